@@ -1,0 +1,112 @@
+"""Command line entry point: parses arguments and hands over to a
+composition root (headless or the desktop app)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import sys
+from typing import NoReturn
+
+from inspector import __version__
+from inspector.core.http_rules import MessageRejected, split_authority
+from inspector.core.settings import ProxySettings
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line on stderr and exit 2, not a usage dump."""
+        self.exit(2, f"inspector: {message} (see inspector --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="inspector", description="Inspector: an HTTP/HTTPS debugging proxy."
+    )
+    parser.add_argument("--version", action="version", version=f"inspector {__version__}")
+    parser.add_argument(
+        "--headless", action="store_true", help="run the proxy without a window"
+    )
+    parser.add_argument(
+        "--listen", metavar="HOST:PORT", default="127.0.0.1:8080",
+        help="address to listen on (default 127.0.0.1:8080; port 0 picks a free port)",
+    )
+    parser.add_argument(
+        "--allow-remote", action="store_true",
+        help="allow listening on a non-loopback address (anyone who can reach it can use the proxy)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="headless: do not print finished flows"
+    )
+    parser.add_argument(
+        "--body-limit", metavar="MIB", type=float, default=8.0,
+        help="MiB of each body kept for display (default 8); the rest streams through",
+    )
+    return parser
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` or ``PORT``; IPv6 hosts in brackets."""
+    if text.isdigit():
+        text = f"127.0.0.1:{text}"
+    elif text.startswith(":"):
+        text = f"127.0.0.1{text}"
+    try:
+        if text.endswith(":0"):
+            host, _ = split_authority(text[:-2] + ":1", None)
+            return host, 0
+        return split_authority(text, None)
+    except MessageRejected as exc:
+        raise ValueError(f"invalid --listen {text!r}: {exc.message}") from None
+
+
+def settings_from(args: argparse.Namespace) -> ProxySettings:
+    host, port = parse_listen(args.listen)
+    if args.body_limit < 0:
+        raise ValueError("--body-limit must not be negative")
+    return ProxySettings(
+        listen_host=host,
+        listen_port=port,
+        allow_remote=args.allow_remote,
+        body_capture_limit=int(args.body_limit * 1024 * 1024),
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="inspector: %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = settings_from(args)
+    except ValueError as exc:
+        print(f"inspector: {exc}", file=sys.stderr)
+        return 2
+    if not _is_loopback(settings.listen_host):
+        if not settings.allow_remote:
+            print(
+                f"inspector: refusing to listen on {settings.listen_host}, which other machines "
+                "can reach; pass --allow-remote to do it anyway",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            f"inspector: warning: listening on {settings.listen_host}: anyone who can reach "
+            "this address can use the proxy",
+            file=sys.stderr,
+        )
+    from inspector import headless
+
+    try:
+        return asyncio.run(headless.run(settings, quiet=args.quiet))
+    except KeyboardInterrupt:
+        return 0

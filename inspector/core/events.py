@@ -1,0 +1,137 @@
+"""Lifecycle events the engine reports, and the sink interface it reports to.
+
+Events are past-tense facts and carry ids, not state: "flow 42 changed", not
+what changed. Whoever consumes them reads the flow's current state from the
+store, which is what lets a relay coalesce and drop notifications without
+losing data.
+
+Every event class declares its ``priority``, which decides its policy under
+load (see DESIGN.md, "The relay"):
+
+- ``CRITICAL``: never dropped or coalesced, delivered in order.
+- ``FLOW``: coalesced by ``flow_id``; at most one notification per id per batch.
+- ``LOW``: aggregated by ``(kind, key)`` into counts; dropped under load.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+
+class Priority(enum.IntEnum):
+    CRITICAL = 0
+    FLOW = 1
+    LOW = 2
+
+
+class Event:
+    __slots__ = ()
+    priority: ClassVar[Priority]
+
+
+class FlowEvent(Event):
+    """An event about one flow (a tunnel is a flow too)."""
+
+    __slots__ = ()
+    priority: ClassVar[Priority] = Priority.FLOW
+    flow_id: int
+
+
+# Flow events. Plain (non-frozen) slotted dataclasses: they are built on the
+# hot path and a frozen dataclass's __init__ costs several times more.
+
+
+@dataclass(slots=True)
+class FlowCreated(FlowEvent):
+    flow_id: int
+
+
+@dataclass(slots=True)
+class FlowRequestHead(FlowEvent):
+    """The request head was sent upstream."""
+
+    flow_id: int
+
+
+@dataclass(slots=True)
+class FlowResponseHead(FlowEvent):
+    flow_id: int
+
+
+@dataclass(slots=True)
+class FlowFinished(FlowEvent):
+    flow_id: int
+
+
+@dataclass(slots=True)
+class FlowFailed(FlowEvent):
+    flow_id: int
+
+
+# Low-priority events.
+
+
+class LowEvent(Event):
+    """Aggregated by ``(kind, key)``; only counts survive a busy interval."""
+
+    __slots__ = ()
+    priority: ClassVar[Priority] = Priority.LOW
+    kind: str
+    key: str
+
+
+@dataclass(slots=True)
+class WarningRaised(LowEvent):
+    """Something worth telling the user that is not a flow's own failure
+    (a client reset, a slow client, a discarded pooled connection)."""
+
+    kind: str
+    key: str
+    message: str
+
+
+@dataclass(slots=True)
+class BytesTransferred(LowEvent):
+    """Body progress on a long transfer; ``key`` is the flow id as text."""
+
+    kind: str
+    key: str
+    nbytes: int
+
+
+# Critical events.
+
+
+class CriticalEvent(Event):
+    __slots__ = ()
+    priority: ClassVar[Priority] = Priority.CRITICAL
+
+
+@dataclass(slots=True)
+class ProxyStarted(CriticalEvent):
+    host: str
+    port: int
+
+
+@dataclass(slots=True)
+class ProxyStopped(CriticalEvent):
+    pass
+
+
+@dataclass(slots=True)
+class ListenFailed(CriticalEvent):
+    host: str
+    port: int
+    message: str
+
+
+class EventSink(Protocol):
+    """Where the engine reports events.
+
+    ``emit`` is synchronous, O(1), never awaits, never blocks on a consumer
+    and never raises: it is called on the request path.
+    """
+
+    def emit(self, event: Event) -> None: ...

@@ -1,0 +1,116 @@
+"""The flow model: one request/response exchange as the proxy saw it.
+
+A flow is written only by the engine thread and read by everyone else, so
+writers replace whole values (a new header list, a new body) rather than
+mutating containers a reader may be iterating. Headers stay as the raw
+``(name, value)`` byte pairs from the wire and bodies as raw bytes; anything
+prettier is computed lazily by whoever displays them. Timestamps are plain
+``time.time()`` floats so the hot path pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+Headers = list[tuple[bytes, bytes]]
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class FlowState(enum.Enum):
+    PENDING = "pending"
+    """Request head received; no response yet."""
+    STREAMING = "streaming"
+    """Response head sent to the client; the body is on its way."""
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class FlowError:
+    """Why a flow failed. ``kind`` is a short stable tag (``dns``,
+    ``connect-refused``, ``timeout``, ``bad-request`` ...); ``message`` is the
+    one line shown to the user and sent to the client."""
+
+    kind: str
+    message: str
+
+
+@dataclass(slots=True)
+class Message:
+    """The parts shared by requests and responses."""
+
+    version: str = "1.1"
+    headers: Headers = field(default_factory=list)
+    body: bytes = b""
+    """The captured body, up to the capture limit."""
+    body_size: int = 0
+    """Bytes of body seen on the wire (after transfer decoding)."""
+    body_truncated: bool = False
+    """True when ``body_size`` exceeded the capture limit."""
+
+    def header(self, name: bytes) -> bytes | None:
+        """First value of header ``name`` (case-insensitive), or None."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+@dataclass(slots=True)
+class Request(Message):
+    method: str = ""
+    scheme: str = "http"
+    host: str = ""
+    port: int = 80
+    target: str = ""
+    """The request target in origin form (path and query)."""
+
+    @property
+    def url(self) -> str:
+        if not self.host:
+            return self.target
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if DEFAULT_PORTS.get(self.scheme) == self.port:
+            return f"{self.scheme}://{host}{self.target}"
+        return f"{self.scheme}://{host}:{self.port}{self.target}"
+
+
+@dataclass(slots=True)
+class Response(Message):
+    status: int = 0
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class Flow:
+    id: int
+    client_addr: tuple[str, int]
+    request: Request = field(default_factory=Request)
+    response: Response | None = None
+    state: FlowState = FlowState.PENDING
+    error: FlowError | None = None
+    upstream_addr: tuple[str, int] | None = None
+    tunnel_id: int | None = None
+    """The CONNECT flow this one travelled inside, if any."""
+
+    t_start: float = 0.0
+    """Request head complete."""
+    t_upstream_connected: float | None = None
+    """Upstream connection ready (None when a pooled connection was reused)."""
+    t_request_sent: float | None = None
+    t_response_start: float | None = None
+    """First byte of the response head."""
+    t_end: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (FlowState.COMPLETE, FlowState.FAILED)
+
+    @property
+    def duration(self) -> float | None:
+        if self.t_end is None:
+            return None
+        return self.t_end - self.t_start

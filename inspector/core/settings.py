@@ -1,0 +1,37 @@
+"""Engine settings: one typed object with every default in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+
+
+@dataclass(slots=True)
+class ProxySettings:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    allow_remote: bool = False
+    """Binding anything but a loopback address needs this: a debugging proxy
+    open to the network is an open relay into the user's machine."""
+
+    body_capture_limit: int = 8 * MiB
+    """Bytes of each body kept on the flow; the rest streams through unkept."""
+
+    connect_timeout: float = 10.0
+    """DNS plus TCP connect to the upstream; beyond it the client gets 504."""
+    response_head_timeout: float = 60.0
+    """From the request being sent to the response head; beyond it, 504."""
+    request_head_timeout: float = 30.0
+    """From a request's first byte to its complete head; beyond it, 408."""
+    client_idle_timeout: float = 120.0
+    """A keep-alive client silent this long between requests is closed."""
+
+    upstream_idle_timeout: float = 30.0
+    """Pooled upstream connections idle longer than this are closed. Shorter
+    than the usual server keep-alive (nginx 75 s, Apache 5 s is the outlier),
+    so a stale connection is rarely picked."""
+    upstream_max_idle_per_host: int = 16
+
+    shutdown_grace: float = 0.5
+    """On stop, open connections get this long to finish before being aborted."""

@@ -1,0 +1,1 @@
+"""The asyncio proxy engine. Imports ``inspector.core``; never Qt."""

@@ -1,0 +1,345 @@
+"""One client connection: read request heads, then answer or forward each.
+
+The connection loops over requests (keep-alive) until the client closes,
+idles past its timeout, or something makes the framing untrustworthy. Every
+request that got as far as a parsed head becomes a flow, including the ones
+refused: bad input is an answer and a recorded error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import h11
+
+from inspector.core.events import FlowCreated, FlowFailed, FlowFinished
+from inspector.core.flow import Flow, FlowError, FlowState, Request, Response
+from inspector.core.http_rules import (
+    MAX_HEAD_SIZE,
+    MAX_REQUEST_LINE,
+    MessageRejected,
+    Target,
+    check_framing,
+    check_head_size,
+    parse_absolute_target,
+)
+from inspector.proxy import pages
+from inspector.proxy.context import EngineContext
+from inspector.proxy.errors import ClientError, ClientGone, ProxyError
+from inspector.proxy.forward import forward
+from inspector.proxy.stream import Stream, StreamClosed
+
+log = logging.getLogger(__name__)
+
+_NOT_STARTED = (h11.IDLE, h11.SEND_RESPONSE)
+
+
+class ClientConnection:
+    def __init__(self, ctx: EngineContext, stream: Stream) -> None:
+        self.ctx = ctx
+        self.stream = stream
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
+        self.busy = False
+        """True while an exchange is under way (shutdown grants these grace)."""
+
+    async def run(self) -> None:
+        try:
+            await self._serve()
+        except ClientGone:
+            pass
+        except Exception:
+            log.exception("client connection from %s:%s failed", *self.stream.peername)
+        finally:
+            self.stream.close()
+
+    async def _serve(self) -> None:
+        first = True
+        while True:
+            head = await self._read_head(first)
+            if head is None:
+                return
+            first = False
+            self.busy = True
+            try:
+                keep_alive = await self._exchange(*head)
+            finally:
+                self.busy = False
+            h = self.h11
+            if not keep_alive or h.our_state is not h11.DONE or h.their_state is not h11.DONE:
+                return
+            h.start_next_cycle()
+
+    # Reading
+
+    async def _read_head(self, first: bool) -> tuple[h11.Request, int] | None:
+        """The next request head and the bytes read for it, or None when the
+        connection should close (peer closed, idle timeout, refused head)."""
+        settings = self.ctx.settings
+        h = self.h11
+        loop = asyncio.get_running_loop()
+        # A new connection must send its head promptly; a kept-alive one may
+        # idle longer between requests, then gets the head timeout once its
+        # next request starts arriving.
+        idle_limit = settings.request_head_timeout if first else settings.client_idle_timeout
+        deadline = loop.time() + idle_limit
+        received = 0
+        while True:
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError as exc:
+                if exc.error_status_hint == 431:
+                    self._refuse_head(431, "head-too-large", "request head larger than 64 KiB")
+                elif received or h.trailing_data[0]:
+                    if not self.stream.at_eof:
+                        self._refuse_head(400, "bad-request", f"malformed request: {exc}")
+                return None
+            if isinstance(event, h11.Request):
+                return event, received
+            if event is not h11.NEED_DATA:
+                return None
+            if received > MAX_REQUEST_LINE:
+                pending = h.trailing_data[0]
+                if b"\n" not in pending[: MAX_REQUEST_LINE + 2]:
+                    self._refuse_head(
+                        414, "uri-too-long", f"request line longer than {MAX_REQUEST_LINE} bytes"
+                    )
+                    return None
+            try:
+                async with asyncio.timeout_at(deadline):
+                    data = await self.stream.read()
+            except TimeoutError:
+                if received or h.trailing_data[0]:
+                    limit = settings.request_head_timeout
+                    self._refuse_head(
+                        408, "client-timeout", f"request head not complete within {limit:g} s"
+                    )
+                return None
+            if data and not received and not first:
+                deadline = loop.time() + settings.request_head_timeout
+            received += len(data)
+            h.receive_data(data)
+
+    async def next_event(self, timeout: float) -> h11.Event:
+        """The next request event (body data, end of message).
+
+        Raises ClientGone when the client disconnected, ClientError on a
+        malformed body or a client silent for ``timeout`` seconds.
+        """
+        h = self.h11
+        while True:
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError as exc:
+                if self.stream.at_eof:
+                    raise ClientGone from None
+                raise ClientError(400, "bad-request", f"malformed request body: {exc}") from None
+            if event is not h11.NEED_DATA:
+                return event
+            try:
+                async with asyncio.timeout(timeout):
+                    data = await self.stream.read()
+            except TimeoutError:
+                raise ClientError(
+                    408, "client-timeout", f"client sent nothing for {timeout:g} s"
+                ) from None
+            h.receive_data(data)
+
+    def finish_request_nowait(self) -> bool:
+        """Consume the rest of the request if it is already here (no body, or
+        a body fully buffered); True when the request is complete."""
+        h = self.h11
+        while h.their_state is h11.SEND_BODY:
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError:
+                return False
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                return False
+        return h.their_state is h11.DONE
+
+    # Writing
+
+    @property
+    def response_started(self) -> bool:
+        return self.h11.our_state not in _NOT_STARTED
+
+    async def send(self, data: bytes) -> None:
+        try:
+            await self.stream.send(data)
+        except StreamClosed:
+            raise ClientGone from None
+
+    # Exchanges
+
+    async def _exchange(self, event: h11.Request, received: int) -> bool:
+        """Handle one request; True when the connection may be kept alive."""
+        ctx = self.ctx
+        target_text = event.target.decode("latin-1")
+        method = event.method.decode("ascii", "replace")
+        raw_headers = event.headers.raw_items()
+        request = Request(
+            method=method,
+            target=target_text,
+            version=event.http_version.decode("ascii", "replace"),
+            headers=raw_headers,
+        )
+        target: Target | None = None
+        refusal: ProxyError | None = None
+        try:
+            check_head_size(raw_headers, len(event.method) + len(event.target) + 10)
+            if received > MAX_HEAD_SIZE and _head_size(event) > MAX_HEAD_SIZE:
+                raise MessageRejected(431, "request head larger than 64 KiB")
+            check_framing(list(event.headers))
+            if method == "CONNECT":
+                raise MessageRejected(501, "CONNECT tunnels are not supported")
+            if not target_text.startswith("/") and target_text != "*":
+                target = parse_absolute_target(target_text)
+                request.scheme, request.host = target.scheme, target.host
+                request.port, request.target = target.port, target.path
+        except MessageRejected as exc:
+            refusal = ClientError(exc.status, _kind_for(exc.status), exc.message)
+
+        flow = ctx.store.new_flow(self.stream.peername)
+        flow.request = request
+        flow.t_start = time.time()
+        ctx.sink.emit(FlowCreated(flow.id))
+
+        if refusal is not None:
+            return await self.fail(flow, refusal, close=True)
+        if target is None:
+            return await self._serve_help(flow)
+        if target.scheme != "http":
+            return await self.fail(
+                flow,
+                ClientError(
+                    501, "unsupported", "https:// URLs must be sent through a CONNECT tunnel"
+                ),
+            )
+        try:
+            return await forward(self, flow, event, target)
+        except ProxyError as exc:
+            return await self.fail(flow, exc)
+        except ClientGone:
+            self._mark_failed(flow, "client-closed", "client disconnected before the end")
+            return False
+        except Exception as exc:
+            log.exception("flow %d failed unexpectedly", flow.id)
+            await self.fail(flow, ProxyError(500, "internal", f"internal proxy error: {exc!r}"), True)
+            return False
+
+    async def _serve_help(self, flow: Flow) -> bool:
+        """An origin-form request is aimed at the proxy itself: explain how
+        to use it instead of forwarding anywhere."""
+        if not self.finish_request_nowait():
+            return await self.fail(
+                flow, ClientError(400, "bad-request", "requests to the proxy take no body"), True
+            )
+        status = 200 if flow.request.target in ("/", "/index.html") else 404
+        body = pages.help_page(self.ctx.listen)
+        headers = [
+            (b"Content-Type", b"text/html; charset=utf-8"),
+            (b"Content-Length", str(len(body)).encode()),
+        ]
+        flow.request.host, flow.request.port = _split_listen(self.ctx.listen)
+        h = self.h11
+        data = h.send(h11.Response(status_code=status, headers=headers, reason=pages.reason(status)))
+        if flow.request.method != "HEAD":
+            data = (data or b"") + (h.send(h11.Data(data=body)) or b"")
+        data = (data or b"") + (h.send(h11.EndOfMessage()) or b"")
+        flow.response = Response(
+            status=status, reason=pages.reason(status), headers=headers, body=body,
+            body_size=len(body),
+        )
+        await self.send(data)
+        flow.t_end = time.time()
+        flow.state = FlowState.COMPLETE
+        self.ctx.sink.emit(FlowFinished(flow.id))
+        return True
+
+    async def fail(self, flow: Flow, error: ProxyError, close: bool = False) -> bool:
+        """Answer ``error`` if the response has not started (else cut the
+        connection so the client sees the failure), and record it on the
+        flow. Returns whether the connection may be kept alive."""
+        if self.response_started:
+            self.stream.abort()
+            self._mark_failed(flow, error.kind, error.message)
+            return False
+        body = pages.error_body(error.message)
+        close = close or not self.finish_request_nowait()
+        h = self.h11
+        headers = pages.error_headers(body, close)
+        data: bytes
+        try:
+            data = h.send(
+                h11.Response(
+                    status_code=error.status, headers=headers, reason=pages.reason(error.status)
+                )
+            ) or b""
+            if flow.request.method != "HEAD":
+                data += h.send(h11.Data(data=body)) or b""
+            data += h.send(h11.EndOfMessage()) or b""
+        except h11.LocalProtocolError:
+            data = pages.raw_error_response(error.status, error.message)
+            close = True
+        flow.response = Response(
+            status=error.status, reason=pages.reason(error.status), headers=headers, body=body,
+            body_size=len(body),
+        )
+        self._mark_failed(flow, error.kind, error.message)
+        try:
+            await self.stream.send(data)
+        except StreamClosed:
+            return False
+        return not close
+
+    def _mark_failed(self, flow: Flow, kind: str, message: str) -> None:
+        flow.error = FlowError(kind, message)
+        flow.t_end = time.time()
+        flow.state = FlowState.FAILED
+        self.ctx.sink.emit(FlowFailed(flow.id))
+
+    def _refuse_head(self, status: int, kind: str, message: str) -> None:
+        """Answer a head that could not be parsed at all, record it, and let
+        the caller close the connection."""
+        flow = self.ctx.store.new_flow(self.stream.peername)
+        flow.request = _partial_request(self.h11.trailing_data[0])
+        flow.t_start = time.time()
+        body = pages.error_body(message)
+        flow.response = Response(
+            status=status, reason=pages.reason(status),
+            headers=pages.error_headers(body, close=True), body=body, body_size=len(body),
+        )
+        self.ctx.sink.emit(FlowCreated(flow.id))
+        self._mark_failed(flow, kind, message)
+        try:
+            self.stream.write(pages.raw_error_response(status, message))
+        except StreamClosed:
+            pass
+
+
+def _head_size(event: h11.Request) -> int:
+    size = len(event.method) + len(event.target) + 12
+    for name, value in event.headers.raw_items():
+        size += len(name) + len(value) + 4
+    return size
+
+
+def _kind_for(status: int) -> str:
+    return {414: "uri-too-long", 431: "head-too-large", 501: "unsupported"}.get(
+        status, "bad-request"
+    )
+
+
+def _partial_request(pending: bytes) -> Request:
+    """What can be told of a request whose head did not parse, for display."""
+    line = pending.split(b"\n", 1)[0][:200].decode("latin-1").strip()
+    method, _, rest = line.partition(" ")
+    target = rest.rpartition(" ")[0] if " HTTP/" in rest else rest
+    return Request(method=method[:20], target=target)
+
+
+def _split_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port) if port.isdigit() else 0

@@ -1,0 +1,23 @@
+"""What every connection handler needs from the engine, in one object, so
+handlers take one argument and the engine owns no global state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inspector.core.events import EventSink
+from inspector.core.settings import ProxySettings
+from inspector.core.store import FlowStore
+from inspector.proxy.tasks import TaskSet
+from inspector.proxy.upstream import UpstreamPool
+
+
+@dataclass(slots=True)
+class EngineContext:
+    settings: ProxySettings
+    store: FlowStore
+    sink: EventSink
+    pool: UpstreamPool
+    tasks: TaskSet = field(default_factory=TaskSet)
+    listen: str = ""
+    """The address clients use, ``host:port``, for the help page."""

@@ -1,0 +1,310 @@
+"""Forwarding one plain-HTTP request upstream and streaming the answer back.
+
+Bodies stream in both directions a chunk at a time, each write awaiting room
+in the receiving transport, so memory stays flat however large the body;
+the flow keeps a capture of each body up to the capture limit.
+
+A request without a body that fails on a reused pooled connection before
+any response byte is retried once on a fresh connection: the server may
+have closed the idle connection just as it was picked (RFC 9112 section
+9.3.1 allows retrying such idempotent-in-effect requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+import h11
+
+from inspector.core.capture import BodyCapture
+from inspector.core.events import (
+    BytesTransferred,
+    FlowFinished,
+    FlowRequestHead,
+    FlowResponseHead,
+    WarningRaised,
+)
+from inspector.core.flow import Flow, FlowState, Response
+from inspector.core.http_rules import MessageRejected, Target, check_framing, forwardable_headers
+from inspector.proxy.errors import UpstreamError
+from inspector.proxy.stream import StreamClosed
+from inspector.proxy.upstream import UpstreamConnection
+
+if TYPE_CHECKING:
+    from inspector.proxy.client import ClientConnection
+
+PROGRESS_STEP = 1024 * 1024
+"""Emit a byte-progress event each time a body crosses another MiB."""
+
+
+async def forward(client: ClientConnection, flow: Flow, event: h11.Request, target: Target) -> bool:
+    """Forward the request; True when the client connection may be reused.
+
+    Raises UpstreamError (answered by the caller, or turned into a cut
+    connection once the response has started), ClientError, ClientGone.
+    """
+    ctx = client.ctx
+    pool = ctx.pool
+    headers = forwardable_headers(flow.request.headers)
+    if flow.request.header(b"host") is None:
+        headers = [(b"Host", _authority(target).encode("ascii")), *headers]
+    out = h11.Request(method=event.method, target=target.path.encode("latin-1"), headers=headers)
+    has_body = _has_body(event)
+    expects_continue = has_body and _expects_continue(event)
+
+    key = (target.scheme, target.host, target.port)
+    conn: UpstreamConnection | None = None
+    try:
+        for attempt in range(2):
+            conn = pool.checkout(key) if attempt == 0 else None
+            reused = conn is not None
+            if conn is None:
+                conn = await pool.connect(key)
+                flow.t_upstream_connected = time.time()
+            flow.upstream_addr = conn.address
+            try:
+                await conn.send(out)
+            except StreamClosed:
+                pool.discard(conn)
+                conn = None
+                if reused and not has_body:
+                    continue
+                raise UpstreamError(502, "upstream-closed", "upstream closed the connection") from None
+            if has_body:
+                break
+            client.finish_request_nowait()
+            await conn.send(h11.EndOfMessage())
+            flow.t_request_sent = time.time()
+            ctx.sink.emit(FlowRequestHead(flow.id))
+            try:
+                response = await _read_response_head(client, conn)
+                assert response is not None
+            except _StaleConnection:
+                pool.discard(conn)
+                conn = None
+                if reused and attempt == 0:
+                    continue
+                raise UpstreamError(
+                    502, "upstream-closed", "upstream closed the connection without responding"
+                ) from None
+            break
+        assert conn is not None
+        if has_body:
+            ctx.sink.emit(FlowRequestHead(flow.id))
+            response = await _send_body_and_read_head(client, conn, flow, expects_continue)
+
+        flow.t_response_start = time.time()
+        keep_alive = await _relay_response(client, conn, flow, response)
+        reusable = conn.finish_cycle()
+        if not reusable and conn.h11.our_state is h11.IDLE:
+            ctx.sink.emit(
+                WarningRaised(
+                    "stray-bytes", target.host, "upstream sent bytes after the end of a response"
+                )
+            )
+        pool.checkin(conn, reusable)
+        conn = None
+        flow.t_end = time.time()
+        flow.state = FlowState.COMPLETE
+        ctx.sink.emit(FlowFinished(flow.id))
+        return keep_alive
+    finally:
+        if conn is not None:
+            pool.discard(conn)
+
+
+class _StaleConnection(Exception):
+    """The upstream closed before sending any byte of a response."""
+
+
+async def _read_response_head(
+    client: ClientConnection, conn: UpstreamConnection, until_informational: bool = False
+) -> h11.Response | None:
+    """Read up to the final response head, relaying 1xx answers to the
+    client. With ``until_informational``, return None after relaying the
+    first 1xx (the client may now send its body)."""
+    timeout = client.ctx.settings.response_head_timeout
+    while True:
+        try:
+            event = await conn.next_event(timeout)
+        except TimeoutError:
+            raise UpstreamError(
+                504, "response-timeout", f"upstream sent no response within {timeout:g} s"
+            ) from None
+        except (h11.RemoteProtocolError, StreamClosed) as exc:
+            if not conn.received_any:
+                raise _StaleConnection from None
+            raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
+        if isinstance(event, h11.InformationalResponse):
+            if event.status_code == 101:
+                raise UpstreamError(502, "bad-response", "upstream switched protocols unasked")
+            try:
+                data = client.h11.send(event)
+            except h11.LocalProtocolError:
+                continue  # an HTTP/1.0 client cannot take 1xx; drop it
+            if data:
+                await client.send(data)
+            if until_informational:
+                return None
+            continue
+        if isinstance(event, h11.Response):
+            return event
+        if isinstance(event, h11.ConnectionClosed):
+            raise _StaleConnection
+        raise UpstreamError(502, "bad-response", f"unexpected upstream event {event!r}")
+
+
+async def _send_body_and_read_head(
+    client: ClientConnection, conn: UpstreamConnection, flow: Flow, expects_continue: bool
+) -> h11.Response:
+    settings = client.ctx.settings
+    if expects_continue:
+        # The client waits for 100 Continue before sending its body; the
+        # upstream may send that, or a final answer that makes the body moot.
+        # Whichever side speaks first decides.
+        up = asyncio.ensure_future(conn.stream.wait_readable())
+        down = asyncio.ensure_future(client.stream.wait_readable())
+        try:
+            await asyncio.wait(
+                (up, down), timeout=settings.response_head_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            up.cancel()
+            down.cancel()
+        if conn.stream.buffered or conn.stream.at_eof:
+            early = await _head_or_error(client, conn, until_informational=True)
+            if early is not None:
+                return early
+
+    capture = BodyCapture(settings.body_capture_limit)
+    upstream_gone = False
+    while True:
+        event = await client.next_event(settings.client_idle_timeout)
+        if isinstance(event, h11.Data):
+            capture.add(event.data)
+            if not upstream_gone:
+                try:
+                    await conn.send(h11.Data(data=event.data))
+                except StreamClosed:
+                    # The upstream may have answered early (413, 401) and
+                    # closed; keep reading the client, then read the answer.
+                    upstream_gone = True
+        elif isinstance(event, h11.EndOfMessage):
+            if not upstream_gone:
+                try:
+                    await conn.send(h11.EndOfMessage())
+                except StreamClosed:
+                    upstream_gone = True
+            break
+    request = flow.request
+    request.body, request.body_size = capture.value(), capture.size
+    request.body_truncated = capture.truncated
+    flow.t_request_sent = time.time()
+    response = await _head_or_error(client, conn)
+    assert response is not None
+    return response
+
+
+async def _head_or_error(
+    client: ClientConnection, conn: UpstreamConnection, until_informational: bool = False
+) -> h11.Response | None:
+    try:
+        return await _read_response_head(client, conn, until_informational)
+    except _StaleConnection:
+        raise UpstreamError(
+            502, "upstream-closed", "upstream closed the connection without responding"
+        ) from None
+
+
+async def _relay_response(
+    client: ClientConnection, conn: UpstreamConnection, flow: Flow, event: h11.Response
+) -> bool:
+    """Send the response head and stream the body to the client."""
+    ctx = client.ctx
+    try:
+        check_framing(list(event.headers))
+    except MessageRejected as exc:
+        raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
+    raw_headers = event.headers.raw_items()
+    response = Response(
+        status=event.status_code,
+        reason=event.reason.decode("latin-1"),
+        version=event.http_version.decode("ascii", "replace"),
+        headers=raw_headers,
+    )
+    try:
+        head = client.h11.send(
+            h11.Response(
+                status_code=event.status_code,
+                headers=forwardable_headers(raw_headers),
+                reason=event.reason,
+            )
+        )
+    except h11.LocalProtocolError as exc:
+        raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
+    flow.response = response
+    if head:
+        await client.send(head)
+    flow.state = FlowState.STREAMING
+    ctx.sink.emit(FlowResponseHead(flow.id))
+
+    capture = BodyCapture(ctx.settings.body_capture_limit)
+    timeout = ctx.settings.response_head_timeout
+    next_progress = PROGRESS_STEP
+    try:
+        while True:
+            try:
+                item = await conn.next_event(timeout)
+            except TimeoutError:
+                raise UpstreamError(
+                    504, "body-timeout", f"upstream stalled for {timeout:g} s mid-body"
+                ) from None
+            except (h11.RemoteProtocolError, StreamClosed):
+                raise UpstreamError(
+                    502,
+                    "truncated",
+                    f"upstream closed the connection after {capture.size} bytes of body",
+                ) from None
+            if isinstance(item, h11.Data):
+                capture.add(item.data)
+                response.body_size = capture.size
+                data = client.h11.send(h11.Data(data=item.data))
+                if data:
+                    await client.send(data)
+                if capture.size >= next_progress:
+                    next_progress = capture.size + PROGRESS_STEP
+                    ctx.sink.emit(BytesTransferred("progress", str(flow.id), capture.size))
+            elif isinstance(item, h11.EndOfMessage):
+                data = client.h11.send(h11.EndOfMessage())
+                if data:
+                    await client.send(data)
+                break
+    finally:
+        response.body, response.body_size = capture.value(), capture.size
+        response.body_truncated = capture.truncated
+    return True
+
+
+def _has_body(event: h11.Request) -> bool:
+    for name, value in event.headers:
+        if name == b"transfer-encoding":
+            return True
+        if name == b"content-length" and value != b"0":
+            return True
+    return False
+
+
+def _expects_continue(event: h11.Request) -> bool:
+    return any(
+        name == b"expect" and value.lower() == b"100-continue" for name, value in event.headers
+    )
+
+
+def _authority(target: Target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    if target.port == 80:
+        return host
+    return f"{host}:{target.port}"

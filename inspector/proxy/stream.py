@@ -1,0 +1,176 @@
+"""A byte stream over an asyncio transport, with flow control both ways.
+
+The engine does all its I/O through ``Stream``: ``read``, ``write``,
+``drain``, ``close`` and ``abort``. It is an ``asyncio.Protocol`` rather than
+a StreamReader/StreamWriter pair because the engine needs what those hide:
+how many bytes are buffered (a pooled connection that received stray bytes
+while idle must not be reused), a way to wait for data without consuming it
+(100-continue races), and a hard abort. TLS layers a sans-IO ``SSLObject``
+over the same interface.
+
+Read flow control: once more than ``HIGH_WATER`` bytes are buffered unread
+the transport stops reading, so a fast sender cannot fill memory. Write flow
+control: ``drain`` waits while the transport says its buffer is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+HIGH_WATER = 256 * 1024
+READ_SIZE = 64 * 1024
+
+
+class StreamClosed(ConnectionError):
+    """The peer went away, or the stream was closed locally."""
+
+
+class Stream(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._eof = False
+        self._lost = False
+        self._lost_exc: BaseException | None = None
+        self._read_waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._write_paused = False
+        self._read_paused = False
+        self.peername: tuple[str, int] = ("", 0)
+        self.sockname: tuple[str, int] = ("", 0)
+
+    # asyncio.Protocol callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if peer:
+            self.peername = (peer[0], peer[1])
+        sock = transport.get_extra_info("sockname")
+        if sock:
+            self.sockname = (sock[0], sock[1])
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered > HIGH_WATER and not self._read_paused and self.transport:
+            self._read_paused = True
+            self.transport.pause_reading()
+        self._wake_reader()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake_reader()
+        # Keep the transport open so a half-closed peer can still be written to.
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        self._lost = True
+        self._lost_exc = exc
+        self._wake_reader()
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_reader(self) -> None:
+        waiter = self._read_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # The stream interface
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet read."""
+        return self._buffered
+
+    @property
+    def at_eof(self) -> bool:
+        """The peer closed its side and everything it sent has been read."""
+        return self._eof and not self._chunks
+
+    @property
+    def is_closing(self) -> bool:
+        return self._lost or self.transport is None or self.transport.is_closing()
+
+    async def wait_readable(self) -> None:
+        """Return once data is buffered or the peer closed."""
+        while not self._chunks and not self._eof:
+            self._read_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._read_waiter
+            finally:
+                self._read_waiter = None
+
+    async def read(self, max_bytes: int = READ_SIZE) -> bytes:
+        """Up to ``max_bytes`` bytes; ``b""`` once the peer has closed."""
+        if not self._chunks:
+            if self._eof:
+                return b""
+            await self.wait_readable()
+            if not self._chunks:
+                return b""
+        chunk = self._chunks.popleft()
+        if len(chunk) > max_bytes:
+            self._chunks.appendleft(chunk[max_bytes:])
+            chunk = chunk[:max_bytes]
+        self._buffered -= len(chunk)
+        if self._read_paused and self._buffered <= HIGH_WATER // 4 and self.transport:
+            self._read_paused = False
+            self.transport.resume_reading()
+        return chunk
+
+    def write(self, data: bytes) -> None:
+        if self._lost or self.transport is None:
+            raise StreamClosed(self._lost_reason())
+        self.transport.write(data)
+
+    async def drain(self) -> None:
+        if self._lost:
+            raise StreamClosed(self._lost_reason())
+        while self._write_paused and not self._lost:
+            self._drain_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._drain_waiter
+            finally:
+                self._drain_waiter = None
+        if self._lost:
+            raise StreamClosed(self._lost_reason())
+
+    async def send(self, data: bytes) -> None:
+        """Write and wait for room in the transport buffer."""
+        self.write(data)
+        if self._write_paused:
+            await self.drain()
+
+    def write_eof(self) -> None:
+        if self.transport is not None and not self._lost and self.transport.can_write_eof():
+            self.transport.write_eof()
+
+    def close(self) -> None:
+        """Close after flushing what was written."""
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Close at once, discarding unsent data (a TCP reset where possible)."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _lost_reason(self) -> str:
+        if self._lost_exc is not None:
+            return f"connection lost: {self._lost_exc}"
+        return "connection closed"

@@ -1,0 +1,222 @@
+"""Upstream connections and the pool that keeps them alive between requests.
+
+A connection is keyed by ``(scheme, host, port)``. One is put back in the
+pool only when its last exchange ended cleanly with both h11 state machines
+ready for another cycle and nothing unexpected buffered: after an error, a
+truncated body, or a HEAD/204/304 answer followed by stray bytes, the
+connection is closed instead, because its framing can no longer be trusted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from collections.abc import Callable
+
+import h11
+
+from inspector.core.http_rules import MAX_HEAD_SIZE
+from inspector.core.settings import ProxySettings
+from inspector.proxy.errors import UpstreamError
+from inspector.proxy.stream import Stream
+
+PoolKey = tuple[str, str, int]
+
+
+class UpstreamConnection:
+    def __init__(self, key: PoolKey, stream: Stream, address: tuple[str, int]) -> None:
+        self.key = key
+        self.stream = stream
+        self.address = address
+        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_SIZE)
+        self.idle_since = 0.0
+        self.exchanges = 0
+        self.received_any = False
+        """Whether any response byte arrived in the current exchange."""
+
+    async def send(self, event: h11.Event) -> None:
+        data = self.h11.send(event)
+        if data:
+            await self.stream.send(data)
+
+    async def next_event(self, timeout: float) -> h11.Event:
+        """The next h11 event from the upstream, reading as needed.
+
+        Raises TimeoutError when no byte arrives for ``timeout`` seconds and
+        h11.RemoteProtocolError on malformed or truncated input.
+        """
+        while True:
+            event = self.h11.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            async with asyncio.timeout(timeout):
+                data = await self.stream.read()
+            if data:
+                self.received_any = True
+            self.h11.receive_data(data)
+
+    def finish_cycle(self) -> bool:
+        """After a complete exchange: ready the state machine for the next
+        one and say whether the connection may be reused."""
+        conn = self.h11
+        if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+            return False
+        conn.start_next_cycle()
+        self.exchanges += 1
+        self.received_any = False
+        return self.clean
+
+    @property
+    def clean(self) -> bool:
+        """Idle and usable: no stray bytes, peer still there."""
+        return (
+            not self.stream.is_closing
+            and not self.stream.buffered
+            and not self.stream.at_eof
+            and not self.h11.trailing_data[0]
+            and self.h11.our_state is h11.IDLE
+        )
+
+    def close(self) -> None:
+        self.stream.abort()
+
+
+class UpstreamPool:
+    def __init__(
+        self, settings: ProxySettings, is_self: Callable[[str, int], bool] | None = None
+    ) -> None:
+        self._settings = settings
+        self._is_self = is_self or (lambda host, port: False)
+        self._idle: dict[PoolKey, list[UpstreamConnection]] = {}
+        self._active: set[UpstreamConnection] = set()
+
+    @property
+    def idle_count(self) -> int:
+        return sum(len(conns) for conns in self._idle.values())
+
+    @property
+    def active_count(self) -> int:
+        return len(self._active)
+
+    def checkout(self, key: PoolKey) -> UpstreamConnection | None:
+        """The most recently used live idle connection for ``key``, if any."""
+        conns = self._idle.get(key)
+        deadline = time.monotonic() - self._settings.upstream_idle_timeout
+        while conns:
+            conn = conns.pop()
+            if conn.idle_since >= deadline and conn.clean:
+                self._active.add(conn)
+                return conn
+            conn.close()
+        return None
+
+    def checkin(self, conn: UpstreamConnection, reusable: bool) -> None:
+        """Return a connection after an exchange; it is closed unless
+        ``reusable`` and still clean."""
+        self._active.discard(conn)
+        if not reusable or not conn.clean:
+            conn.close()
+            return
+        conn.idle_since = time.monotonic()
+        conns = self._idle.setdefault(conn.key, [])
+        conns.append(conn)
+        if len(conns) > self._settings.upstream_max_idle_per_host:
+            conns.pop(0).close()
+
+    def discard(self, conn: UpstreamConnection) -> None:
+        self._active.discard(conn)
+        conn.close()
+
+    def sweep(self) -> int:
+        """Close idle connections past their timeout or closed by the peer;
+        return how many were closed."""
+        deadline = time.monotonic() - self._settings.upstream_idle_timeout
+        closed = 0
+        for key in list(self._idle):
+            keep = []
+            for conn in self._idle[key]:
+                if conn.idle_since >= deadline and conn.clean:
+                    keep.append(conn)
+                else:
+                    conn.close()
+                    closed += 1
+            if keep:
+                self._idle[key] = keep
+            else:
+                del self._idle[key]
+        return closed
+
+    def close_all(self) -> None:
+        for conns in self._idle.values():
+            for conn in conns:
+                conn.close()
+        self._idle.clear()
+        for conn in list(self._active):
+            conn.close()
+        self._active.clear()
+
+    async def connect(self, key: PoolKey) -> UpstreamConnection:
+        """Open a new connection: resolve, refuse loops, connect.
+
+        Raises UpstreamError: 502 on DNS failure or refusal, 504 on timeout,
+        508 when the address is the proxy's own listening socket.
+        """
+        _scheme, host, port = key
+        try:
+            async with asyncio.timeout(self._settings.connect_timeout):
+                addresses = await _resolve(host, port)
+                for ip in addresses:
+                    if self._is_self(ip, port):
+                        raise UpstreamError(
+                            508, "loop", f"{host}:{port} is this proxy itself (request loop)"
+                        )
+                stream, address = await _connect_any(addresses, host, port)
+        except TimeoutError:
+            raise UpstreamError(
+                504,
+                "connect-timeout",
+                f"connecting to {host}:{port} timed out after {self._settings.connect_timeout:g} s",
+            ) from None
+        conn = UpstreamConnection(key, stream, address)
+        self._active.add(conn)
+        return conn
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UpstreamError(502, "dns", f"DNS lookup for {host} failed: {exc.strerror}") from None
+    except UnicodeError:
+        raise UpstreamError(502, "dns", f"invalid host name {host!r}") from None
+    addresses: list[str] = []
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        ip = str(sockaddr[0])
+        if ip not in addresses:
+            addresses.append(ip)
+    if not addresses:
+        raise UpstreamError(502, "dns", f"DNS lookup for {host} returned no address")
+    return addresses
+
+
+async def _connect_any(addresses: list[str], host: str, port: int) -> tuple[Stream, tuple[str, int]]:
+    loop = asyncio.get_running_loop()
+    last: OSError | None = None
+    for ip in addresses:
+        try:
+            _transport, stream = await loop.create_connection(Stream, ip, port)
+        except OSError as exc:
+            last = exc
+            continue
+        return stream, (ip, port)
+    if isinstance(last, ConnectionRefusedError):
+        raise UpstreamError(502, "connect-refused", f"connection to {host}:{port} refused")
+    reason = last.strerror if last is not None and last.strerror else str(last)
+    raise UpstreamError(502, "connect-failed", f"cannot connect to {host}:{port}: {reason}")
