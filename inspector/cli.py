@@ -22,26 +22,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="inspector", description="Inspector: an HTTP/HTTPS debugging proxy."
-    )
+    parser = _Parser(prog="inspector", description="Inspector: an HTTP/HTTPS debugging proxy.")
     parser.add_argument("--version", action="version", version=f"inspector {__version__}")
+    parser.add_argument("--headless", action="store_true", help="run the proxy without a window")
     parser.add_argument(
-        "--headless", action="store_true", help="run the proxy without a window"
-    )
-    parser.add_argument(
-        "--listen", metavar="HOST:PORT", default="127.0.0.1:8080",
+        "--listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:8080",
         help="address to listen on (default 127.0.0.1:8080; port 0 picks a free port)",
     )
     parser.add_argument(
-        "--allow-remote", action="store_true",
-        help="allow listening on a non-loopback address (anyone who can reach it can use the proxy)",
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback listen address (anyone who can reach it can use the proxy)",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="headless: do not print finished flows"
     )
     parser.add_argument(
-        "--body-limit", metavar="MIB", type=float, default=8.0,
+        "--body-limit",
+        metavar="MIB",
+        type=float,
+        default=8.0,
         help="MiB of each body kept for display (default 8); the rest streams through",
     )
     return parser
@@ -85,7 +87,9 @@ def _is_loopback(host: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="inspector: %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="inspector: %(levelname)s %(name)s: %(message)s"
+    )
     try:
         settings = settings_from(args)
     except ValueError as exc:

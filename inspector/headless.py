@@ -4,6 +4,7 @@ printed one line each as they finish."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from typing import TextIO
@@ -49,10 +50,8 @@ async def run(settings: ProxySettings, quiet: bool = False, out: TextIO = sys.st
         loop.add_signal_handler(signum, stop.set)
     try:
         while not stop.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), PRINT_INTERVAL)
-            except TimeoutError:
-                pass
             _print_finished(finished, store, quiet, out)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -27,7 +27,8 @@ class BodyCapture:
         self._kept += len(data)
 
     def value(self) -> bytes:
-        if len(self._chunks) == 1:
+        """The kept bytes, always as an immutable ``bytes``."""
+        if len(self._chunks) == 1 and type(self._chunks[0]) is bytes:
             return self._chunks[0]
         body = b"".join(self._chunks)
         self._chunks = [body] if body else []

@@ -9,8 +9,10 @@ refused: bad input is an answer and a recorded error, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from typing import cast
 
 import h11
 
@@ -34,6 +36,8 @@ from inspector.proxy.stream import Stream, StreamClosed
 log = logging.getLogger(__name__)
 
 _NOT_STARTED = (h11.IDLE, h11.SEND_RESPONSE)
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 1024 * 1024
 
 
 class ClientConnection:
@@ -43,6 +47,7 @@ class ClientConnection:
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
         self.busy = False
         """True while an exchange is under way (shutdown grants these grace)."""
+        self._linger = False
 
     async def run(self) -> None:
         try:
@@ -52,7 +57,26 @@ class ClientConnection:
         except Exception:
             log.exception("client connection from %s:%s failed", *self.stream.peername)
         finally:
+            if self._linger:
+                await self._lingering_close()
             self.stream.close()
+
+    async def _lingering_close(self) -> None:
+        """After an error answer, half-close and discard what the client is
+        still sending for a moment: closing a socket with unread input makes
+        the kernel send a reset, which can destroy the answer before the
+        client has read it (RFC 9112 section 9.6)."""
+        self.stream.write_eof()
+        discarded = 0
+        try:
+            async with asyncio.timeout(LINGER_SECONDS):
+                while discarded < LINGER_BYTES:
+                    data = await self.stream.read()
+                    if not data:
+                        return
+                    discarded += len(data)
+        except (TimeoutError, ConnectionError):
+            return
 
     async def _serve(self) -> None:
         first = True
@@ -68,6 +92,8 @@ class ClientConnection:
                 self.busy = False
             h = self.h11
             if not keep_alive or h.our_state is not h11.DONE or h.their_state is not h11.DONE:
+                return
+            if self.ctx.stopping:
                 return
             h.start_next_cycle()
 
@@ -91,9 +117,8 @@ class ClientConnection:
             except h11.RemoteProtocolError as exc:
                 if exc.error_status_hint == 431:
                     self._refuse_head(431, "head-too-large", "request head larger than 64 KiB")
-                elif received or h.trailing_data[0]:
-                    if not self.stream.at_eof:
-                        self._refuse_head(400, "bad-request", f"malformed request: {exc}")
+                elif (received or h.trailing_data[0]) and not self.stream.at_eof:
+                    self._refuse_head(400, "bad-request", f"malformed request: {exc}")
                 return None
             if isinstance(event, h11.Request):
                 return event, received
@@ -135,8 +160,10 @@ class ClientConnection:
                 if self.stream.at_eof:
                     raise ClientGone from None
                 raise ClientError(400, "bad-request", f"malformed request body: {exc}") from None
+            if event is h11.PAUSED:
+                raise ClientError(400, "bad-request", "request data after the end of the request")
             if event is not h11.NEED_DATA:
-                return event
+                return cast(h11.Event, event)
             try:
                 async with asyncio.timeout(timeout):
                     data = await self.stream.read()
@@ -226,7 +253,9 @@ class ClientConnection:
             return False
         except Exception as exc:
             log.exception("flow %d failed unexpectedly", flow.id)
-            await self.fail(flow, ProxyError(500, "internal", f"internal proxy error: {exc!r}"), True)
+            await self.fail(
+                flow, ProxyError(500, "internal", f"internal proxy error: {exc!r}"), True
+            )
             return False
 
     async def _serve_help(self, flow: Flow) -> bool:
@@ -244,12 +273,17 @@ class ClientConnection:
         ]
         flow.request.host, flow.request.port = _split_listen(self.ctx.listen)
         h = self.h11
-        data = h.send(h11.Response(status_code=status, headers=headers, reason=pages.reason(status)))
+        data = h.send(
+            h11.Response(status_code=status, headers=headers, reason=pages.reason(status))
+        )
         if flow.request.method != "HEAD":
             data = (data or b"") + (h.send(h11.Data(data=body)) or b"")
         data = (data or b"") + (h.send(h11.EndOfMessage()) or b"")
         flow.response = Response(
-            status=status, reason=pages.reason(status), headers=headers, body=body,
+            status=status,
+            reason=pages.reason(status),
+            headers=headers,
+            body=body,
             body_size=len(body),
         )
         await self.send(data)
@@ -272,11 +306,14 @@ class ClientConnection:
         headers = pages.error_headers(body, close)
         data: bytes
         try:
-            data = h.send(
-                h11.Response(
-                    status_code=error.status, headers=headers, reason=pages.reason(error.status)
+            data = (
+                h.send(
+                    h11.Response(
+                        status_code=error.status, headers=headers, reason=pages.reason(error.status)
+                    )
                 )
-            ) or b""
+                or b""
+            )
             if flow.request.method != "HEAD":
                 data += h.send(h11.Data(data=body)) or b""
             data += h.send(h11.EndOfMessage()) or b""
@@ -284,10 +321,14 @@ class ClientConnection:
             data = pages.raw_error_response(error.status, error.message)
             close = True
         flow.response = Response(
-            status=error.status, reason=pages.reason(error.status), headers=headers, body=body,
+            status=error.status,
+            reason=pages.reason(error.status),
+            headers=headers,
+            body=body,
             body_size=len(body),
         )
         self._mark_failed(flow, error.kind, error.message)
+        self._linger = close
         try:
             await self.stream.send(data)
         except StreamClosed:
@@ -308,15 +349,17 @@ class ClientConnection:
         flow.t_start = time.time()
         body = pages.error_body(message)
         flow.response = Response(
-            status=status, reason=pages.reason(status),
-            headers=pages.error_headers(body, close=True), body=body, body_size=len(body),
+            status=status,
+            reason=pages.reason(status),
+            headers=pages.error_headers(body, close=True),
+            body=body,
+            body_size=len(body),
         )
         self.ctx.sink.emit(FlowCreated(flow.id))
         self._mark_failed(flow, kind, message)
-        try:
+        self._linger = True
+        with contextlib.suppress(StreamClosed):
             self.stream.write(pages.raw_error_response(status, message))
-        except StreamClosed:
-            pass
 
 
 def _head_size(event: h11.Request) -> int:

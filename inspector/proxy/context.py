@@ -21,3 +21,5 @@ class EngineContext:
     tasks: TaskSet = field(default_factory=TaskSet)
     listen: str = ""
     """The address clients use, ``host:port``, for the help page."""
+    stopping: bool = False
+    """Set on shutdown: connections close after their current exchange."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import h11
 
@@ -28,9 +28,9 @@ from inspector.core.events import (
 )
 from inspector.core.flow import Flow, FlowState, Response
 from inspector.core.http_rules import MessageRejected, Target, check_framing, forwardable_headers
-from inspector.proxy.errors import UpstreamError
+from inspector.proxy.errors import ClientError, UpstreamError
 from inspector.proxy.stream import StreamClosed
-from inspector.proxy.upstream import UpstreamConnection
+from inspector.proxy.upstream import PoolKey, UpstreamConnection
 
 if TYPE_CHECKING:
     from inspector.proxy.client import ClientConnection
@@ -46,55 +46,23 @@ async def forward(client: ClientConnection, flow: Flow, event: h11.Request, targ
     connection once the response has started), ClientError, ClientGone.
     """
     ctx = client.ctx
-    pool = ctx.pool
     headers = forwardable_headers(flow.request.headers)
     if flow.request.header(b"host") is None:
         headers = [(b"Host", _authority(target).encode("ascii")), *headers]
-    out = h11.Request(method=event.method, target=target.path.encode("latin-1"), headers=headers)
-    has_body = _has_body(event)
-    expects_continue = has_body and _expects_continue(event)
+    try:
+        out = h11.Request(
+            method=event.method, target=target.path.encode("latin-1"), headers=headers
+        )
+    except h11.LocalProtocolError as exc:
+        raise ClientError(400, "bad-request", f"cannot forward this request: {exc}") from None
 
-    key = (target.scheme, target.host, target.port)
     conn: UpstreamConnection | None = None
     try:
-        for attempt in range(2):
-            conn = pool.checkout(key) if attempt == 0 else None
-            reused = conn is not None
-            if conn is None:
-                conn = await pool.connect(key)
-                flow.t_upstream_connected = time.time()
-            flow.upstream_addr = conn.address
-            try:
-                await conn.send(out)
-            except StreamClosed:
-                pool.discard(conn)
-                conn = None
-                if reused and not has_body:
-                    continue
-                raise UpstreamError(502, "upstream-closed", "upstream closed the connection") from None
-            if has_body:
-                break
-            client.finish_request_nowait()
-            await conn.send(h11.EndOfMessage())
-            flow.t_request_sent = time.time()
-            ctx.sink.emit(FlowRequestHead(flow.id))
-            try:
-                response = await _read_response_head(client, conn)
-                assert response is not None
-            except _StaleConnection:
-                pool.discard(conn)
-                conn = None
-                if reused and attempt == 0:
-                    continue
-                raise UpstreamError(
-                    502, "upstream-closed", "upstream closed the connection without responding"
-                ) from None
-            break
-        assert conn is not None
-        if has_body:
-            ctx.sink.emit(FlowRequestHead(flow.id))
+        conn, response = await _start(client, flow, out, (target.scheme, target.host, target.port))
+        ctx.sink.emit(FlowRequestHead(flow.id))
+        if response is None:
+            expects_continue = _expects_continue(event)
             response = await _send_body_and_read_head(client, conn, flow, expects_continue)
-
         flow.t_response_start = time.time()
         keep_alive = await _relay_response(client, conn, flow, response)
         reusable = conn.finish_cycle()
@@ -104,7 +72,7 @@ async def forward(client: ClientConnection, flow: Flow, event: h11.Request, targ
                     "stray-bytes", target.host, "upstream sent bytes after the end of a response"
                 )
             )
-        pool.checkin(conn, reusable)
+        ctx.pool.checkin(conn, reusable)
         conn = None
         flow.t_end = time.time()
         flow.state = FlowState.COMPLETE
@@ -112,11 +80,63 @@ async def forward(client: ClientConnection, flow: Flow, event: h11.Request, targ
         return keep_alive
     finally:
         if conn is not None:
+            ctx.pool.discard(conn)
+
+
+async def _start(
+    client: ClientConnection, flow: Flow, out: h11.Request, key: PoolKey
+) -> tuple[UpstreamConnection, h11.Response | None]:
+    """Get a connection and send the request head. For a request without a
+    body, also send its end and read the response head (returned); a body
+    is left to the caller (None returned).
+
+    A bodiless request that fails on a reused pooled connection before any
+    response byte is retried once on a fresh connection.
+    """
+    pool = client.ctx.pool
+    has_body = _has_body(out)
+    for attempt in (1, 2):
+        conn = pool.checkout(key) if attempt == 1 else None
+        reused = conn is not None
+        if conn is None:
+            conn = await pool.connect(key)
+            flow.t_upstream_connected = time.time()
+        flow.upstream_addr = conn.address
+        try:
+            await conn.send(out)
+            if has_body:
+                return conn, None
+            client.finish_request_nowait()
+            await conn.send(h11.EndOfMessage())
+            flow.t_request_sent = time.time()
+            return conn, await _read_response_head(client, conn)
+        except (StreamClosed, _StaleConnection):
             pool.discard(conn)
+            if reused and not has_body and attempt == 1:
+                continue
+            raise UpstreamError(
+                502, "upstream-closed", "upstream closed the connection without responding"
+            ) from None
+        except BaseException:
+            pool.discard(conn)
+            raise
+    raise AssertionError("unreachable")
 
 
 class _StaleConnection(Exception):
     """The upstream closed before sending any byte of a response."""
+
+
+@overload
+async def _read_response_head(
+    client: ClientConnection, conn: UpstreamConnection
+) -> h11.Response: ...
+
+
+@overload
+async def _read_response_head(
+    client: ClientConnection, conn: UpstreamConnection, until_informational: bool
+) -> h11.Response | None: ...
 
 
 async def _read_response_head(
@@ -136,7 +156,9 @@ async def _read_response_head(
         except (h11.RemoteProtocolError, StreamClosed) as exc:
             if not conn.received_any:
                 raise _StaleConnection from None
-            raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
+            raise UpstreamError(
+                502, "bad-response", f"invalid response from upstream: {exc}"
+            ) from None
         if isinstance(event, h11.InformationalResponse):
             if event.status_code == 101:
                 raise UpstreamError(502, "bad-response", "upstream switched protocols unasked")
@@ -168,12 +190,14 @@ async def _send_body_and_read_head(
         down = asyncio.ensure_future(client.stream.wait_readable())
         try:
             await asyncio.wait(
-                (up, down), timeout=settings.response_head_timeout,
+                (up, down),
+                timeout=settings.response_head_timeout,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             up.cancel()
             down.cancel()
+            await asyncio.gather(up, down, return_exceptions=True)
         if conn.stream.buffered or conn.stream.at_eof:
             early = await _head_or_error(client, conn, until_informational=True)
             if early is not None:
@@ -289,6 +313,8 @@ async def _relay_response(
 
 
 def _has_body(event: h11.Request) -> bool:
+    """Whether the request's framing announces a body (h11 normalized the
+    header names to lower case)."""
     for name, value in event.headers:
         if name == b"transfer-encoding":
             return True

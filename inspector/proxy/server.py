@@ -16,6 +16,7 @@ import errno
 import ipaddress
 import logging
 import socket
+from typing import cast
 
 from inspector.core.events import EventSink, ListenFailed, ProxyStarted, ProxyStopped
 from inspector.core.settings import ProxySettings
@@ -24,7 +25,7 @@ from inspector.proxy.client import ClientConnection
 from inspector.proxy.context import EngineContext
 from inspector.proxy.errors import ListenError
 from inspector.proxy.stream import Stream
-from inspector.proxy.upstream import UpstreamPool
+from inspector.proxy.upstream import Resolver, UpstreamPool
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,18 @@ SWEEP_INTERVAL = 5.0
 
 
 class ProxyServer:
-    def __init__(self, settings: ProxySettings, store: FlowStore, sink: EventSink) -> None:
+    def __init__(
+        self,
+        settings: ProxySettings,
+        store: FlowStore,
+        sink: EventSink,
+        resolver: Resolver | None = None,
+    ) -> None:
         self.settings = settings
-        self.ctx = EngineContext(
-            settings=settings, store=store, sink=sink, pool=UpstreamPool(settings, self.is_self)
-        )
+        pool = UpstreamPool(settings, self.is_self, resolver)
+        self.ctx = EngineContext(settings=settings, store=store, sink=sink, pool=pool)
         self._server: asyncio.Server | None = None
-        self._clients: set[ClientConnection] = set()
+        self._clients: dict[ClientConnection, asyncio.Task[None]] = {}
         self._bound: list[tuple[str, int]] = []
         self._local_ips: frozenset[str] = frozenset()
 
@@ -90,13 +96,15 @@ class ProxyServer:
         if server is None:
             return
         server.close()
-        for client in list(self._clients):
-            if not client.busy:
+        self.ctx.stopping = True
+        busy = []
+        for client, task in list(self._clients.items()):
+            if client.busy:
+                busy.append(task)
+            else:
                 client.stream.abort()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.shutdown_grace
-        while any(c.busy for c in self._clients) and loop.time() < deadline:
-            await asyncio.sleep(0.02)
+        if busy:
+            await asyncio.wait(busy, timeout=self.settings.shutdown_grace)
         for client in list(self._clients):
             client.stream.abort()
         self.ctx.pool.close_all()
@@ -127,9 +135,9 @@ class ProxyServer:
 
     def _accepted(self, stream: Stream) -> None:
         client = ClientConnection(self.ctx, stream)
-        self._clients.add(client)
         task = self.ctx.tasks.spawn(client.run(), name=f"client-{stream.peername[1]}")
-        task.add_done_callback(lambda _t: self._clients.discard(client))
+        self._clients[client] = task
+        task.add_done_callback(lambda _t: self._clients.pop(client, None))
 
     async def _sweep_pool(self) -> None:
         while True:
@@ -147,7 +155,7 @@ class _ServerStream(Stream):
         if self._owner.running:
             self._owner._accepted(self)
         else:
-            transport.abort()
+            cast(asyncio.Transport, transport).abort()
 
 
 def _listen_message(host: str, port: int, exc: OSError) -> str:

@@ -109,11 +109,14 @@ class Stream(asyncio.Protocol):
     async def wait_readable(self) -> None:
         """Return once data is buffered or the peer closed."""
         while not self._chunks and not self._eof:
-            self._read_waiter = asyncio.get_running_loop().create_future()
+            waiter = asyncio.get_running_loop().create_future()
+            self._read_waiter = waiter
             try:
-                await self._read_waiter
+                await waiter
             finally:
-                self._read_waiter = None
+                # A cancelled waiter may unwind after a new one was set.
+                if self._read_waiter is waiter:
+                    self._read_waiter = None
 
     async def read(self, max_bytes: int = READ_SIZE) -> bytes:
         """Up to ``max_bytes`` bytes; ``b""`` once the peer has closed."""
@@ -142,11 +145,13 @@ class Stream(asyncio.Protocol):
         if self._lost:
             raise StreamClosed(self._lost_reason())
         while self._write_paused and not self._lost:
-            self._drain_waiter = asyncio.get_running_loop().create_future()
+            waiter = asyncio.get_running_loop().create_future()
+            self._drain_waiter = waiter
             try:
-                await self._drain_waiter
+                await waiter
             finally:
-                self._drain_waiter = None
+                if self._drain_waiter is waiter:
+                    self._drain_waiter = None
         if self._lost:
             raise StreamClosed(self._lost_reason())
 

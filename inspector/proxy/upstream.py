@@ -13,7 +13,8 @@ import asyncio
 import ipaddress
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 import h11
 
@@ -23,6 +24,8 @@ from inspector.proxy.errors import UpstreamError
 from inspector.proxy.stream import Stream
 
 PoolKey = tuple[str, str, int]
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""``(host, port) -> IP addresses``; raises UpstreamError on failure."""
 
 
 class UpstreamConnection:
@@ -49,8 +52,10 @@ class UpstreamConnection:
         """
         while True:
             event = self.h11.next_event()
+            if event is h11.PAUSED:
+                raise h11.RemoteProtocolError("response data after the end of the exchange")
             if event is not h11.NEED_DATA:
-                return event
+                return cast(h11.Event, event)
             async with asyncio.timeout(timeout):
                 data = await self.stream.read()
             if data:
@@ -85,10 +90,14 @@ class UpstreamConnection:
 
 class UpstreamPool:
     def __init__(
-        self, settings: ProxySettings, is_self: Callable[[str, int], bool] | None = None
+        self,
+        settings: ProxySettings,
+        is_self: Callable[[str, int], bool] | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self._settings = settings
         self._is_self = is_self or (lambda host, port: False)
+        self._resolve = resolver or resolve
         self._idle: dict[PoolKey, list[UpstreamConnection]] = {}
         self._active: set[UpstreamConnection] = set()
 
@@ -166,7 +175,7 @@ class UpstreamPool:
         _scheme, host, port = key
         try:
             async with asyncio.timeout(self._settings.connect_timeout):
-                addresses = await _resolve(host, port)
+                addresses = await self._resolve(host, port)
                 for ip in addresses:
                     if self._is_self(ip, port):
                         raise UpstreamError(
@@ -184,7 +193,8 @@ class UpstreamPool:
         return conn
 
 
-async def _resolve(host: str, port: int) -> list[str]:
+async def resolve(host: str, port: int) -> list[str]:
+    """Resolve with the system resolver; IP literals skip the lookup."""
     try:
         return [str(ipaddress.ip_address(host))]
     except ValueError:
@@ -206,7 +216,9 @@ async def _resolve(host: str, port: int) -> list[str]:
     return addresses
 
 
-async def _connect_any(addresses: list[str], host: str, port: int) -> tuple[Stream, tuple[str, int]]:
+async def _connect_any(
+    addresses: list[str], host: str, port: int
+) -> tuple[Stream, tuple[str, int]]:
     loop = asyncio.get_running_loop()
     last: OSError | None = None
     for ip in addresses:

@@ -1,0 +1,177 @@
+"""The headless CLI as a user runs it: a real process, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from tests.proxy.harness import Origin
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "inspector", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@contextmanager
+def headless(*args: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    proc = _start("--headless", "--listen", "127.0.0.1:0", *args)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("listening on 127.0.0.1:"), line
+        yield proc, int(line.rsplit(":", 1)[1])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+
+
+def _get_via(proxy_port: int, url: str) -> tuple[int, bytes]:
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{proxy_port}"})
+    )
+    try:
+        with opener.open(url, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_serves_prints_flows_and_stops_on_sigint() -> None:
+    with origin_thread() as port, headless() as (proc, proxy_port):
+        status, body = _get_via(proxy_port, f"http://127.0.0.1:{port}/hi")
+        assert (status, body) == (200, b"hello /hi")
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith(f"GET http://127.0.0.1:{port}/hi -> 200 9 B "), line
+        assert line.rstrip().endswith("ms")
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+        assert time.monotonic() - started < 2.0
+
+
+def test_error_flows_are_printed_and_sigterm_exits_zero() -> None:
+    with headless() as (proc, proxy_port):
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        dead = closed.getsockname()[1]
+        closed.close()
+        status, body = _get_via(proxy_port, f"http://127.0.0.1:{dead}/")
+        assert status == 502
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert (
+            line
+            == f"GET http://127.0.0.1:{dead}/ -> error: connection to 127.0.0.1:{dead} refused\n"
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+
+
+def test_quiet_prints_only_the_listening_line() -> None:
+    with origin_thread() as port, headless("-q") as (proc, proxy_port):
+        _get_via(proxy_port, f"http://127.0.0.1:{port}/")
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=5)
+        assert out == ""
+
+
+def test_port_in_use_is_one_line_and_exit_2() -> None:
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    try:
+        proc = _start("--headless", "--listen", f"127.0.0.1:{port}")
+        out, err = proc.communicate(timeout=10)
+    finally:
+        blocker.close()
+    assert proc.returncode == 2
+    assert out == ""
+    assert err == f"inspector: cannot listen on 127.0.0.1:{port}: the port is already in use\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--listen", "0.0.0.0:0"], "refusing to listen on 0.0.0.0"),
+        (["--listen", "127.0.0.1:99999"], "invalid --listen"),
+        (["--listen", "nonsense:port"], "invalid --listen"),
+        (["--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    proc = _start("--headless", *args)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 2
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_allow_remote_warns() -> None:
+    proc = _start("--headless", "--listen", "0.0.0.0:0", "--allow-remote")
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("listening on 0.0.0.0:")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "warning: listening on 0.0.0.0" in err
+
+
+def test_version() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "inspector", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("inspector ")
+
+
+@contextmanager
+def origin_thread() -> Iterator[int]:
+    """An Origin served from a background thread's loop, for sync tests."""
+    import threading
+
+    ready: list[int] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        async def main() -> None:
+            async with Origin() as origin:
+                ready.append(origin.port)
+                while not stop.is_set():
+                    await asyncio.sleep(0.02)
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not ready and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield ready[0]
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+assert os.name == "posix"
