@@ -1,8 +1,12 @@
-"""Engine settings: one typed object with every default in one place."""
+"""Settings: typed objects with every default in one place.
+
+``Settings`` is what gets persisted; ``ProxySettings`` is the part the
+engine reads and ``RelaySettings`` the part the event relay reads.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MiB = 1024 * 1024
 
@@ -35,3 +39,17 @@ class ProxySettings:
 
     shutdown_grace: float = 0.5
     """On stop, open connections get this long to finish before being aborted."""
+
+
+@dataclass(slots=True)
+class RelaySettings:
+    flush_interval_ms: int = 33
+    """How often the GUI drains the relay: about one frame at 30 Hz."""
+    capacity: int = 50_000
+    """Distinct pending flow ids before the relay degrades to a resync."""
+
+
+@dataclass(slots=True)
+class Settings:
+    proxy: ProxySettings = field(default_factory=ProxySettings)
+    relay: RelaySettings = field(default_factory=RelaySettings)

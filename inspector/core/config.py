@@ -1,0 +1,108 @@
+"""Where Inspector keeps its files, and persisting settings there.
+
+The configuration directory is, in order: an explicit ``--confdir``, the
+``INSPECTOR_HOME`` environment variable, or the platform's user config
+directory (``~/.config/inspector`` on Linux). Settings are a small JSON file
+in it. Only the user-facing fields are persisted; a file with unknown keys
+or bad values loads what it can and reports the rest, never crashes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from inspector.core.settings import ProxySettings, RelaySettings, Settings
+
+APP_NAME = "inspector"
+SETTINGS_FILE = "settings.json"
+
+PERSISTED: dict[str, tuple[str, ...]] = {
+    "proxy": ("listen_host", "listen_port", "body_capture_limit"),
+    "relay": ("flush_interval_ms", "capacity"),
+}
+
+
+class ConfigError(Exception):
+    """The settings file could not be read or written."""
+
+
+def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get("INSPECTOR_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def load_settings(directory: Path) -> tuple[Settings, list[str]]:
+    """Settings from ``directory`` (defaults when there is no file), and a
+    list of problems found (each one line, for the user)."""
+    settings = Settings()
+    path = directory / SETTINGS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return settings, []
+    except OSError as exc:
+        return settings, [f"cannot read {path}: {exc.strerror}"]
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return settings, [
+            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); using defaults"
+        ]
+    if not isinstance(data, dict):
+        return settings, [f"{path} does not hold a JSON object; using defaults"]
+    problems: list[str] = []
+    for section, names in PERSISTED.items():
+        target = getattr(settings, section)
+        values = data.get(section, {})
+        if not isinstance(values, dict):
+            problems.append(f"{path}: '{section}' is not an object; ignored")
+            continue
+        for name in names:
+            if name in values:
+                problem = _assign(target, name, values[name])
+                if problem:
+                    problems.append(f"{path}: {section}.{name}: {problem}")
+    return settings, problems
+
+
+def save_settings(directory: Path, settings: Settings) -> None:
+    """Write atomically (a temporary file renamed over the old one)."""
+    data = {
+        section: {name: getattr(getattr(settings, section), name) for name in names}
+        for section, names in PERSISTED.items()
+    }
+    path = directory / SETTINGS_FILE
+    tmp = path.with_suffix(".tmp")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot save settings to {path}: {exc.strerror}") from None
+
+
+def _assign(target: ProxySettings | RelaySettings, name: str, value: Any) -> str | None:
+    """Set ``target.name`` if ``value`` has the field's type and range;
+    return a problem description otherwise."""
+    field = next(f for f in dataclasses.fields(target) if f.name == name)
+    expected = type(getattr(target, name))
+    if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"expected a whole number, got {value!r}"
+    if expected is str and not isinstance(value, str):
+        return f"expected text, got {value!r}"
+    if name == "listen_port" and not 0 <= value <= 65535:
+        return f"port {value} out of range"
+    if expected is int and name != "listen_port" and value <= 0:
+        return f"must be positive, got {value}"
+    setattr(target, field.name, value)
+    return None
