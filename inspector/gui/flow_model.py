@@ -1,0 +1,467 @@
+"""The flow table model: a QAbstractTableModel over the flow store.
+
+The model keeps its own list of visible flow ids in display order, because
+QSortFilterProxyModel over a Python model takes seconds to filter and
+minutes to sort a million rows. Batches from the relay are applied in one
+go: new flows with a single ``beginInsertRows``, changed flows with a single
+``dataChanged`` span. Sorting and filtering a large store run as sliced jobs
+(see ``jobs.py``) with progress, so the window stays responsive.
+
+Signals:
+    rows_appended(): new rows were added by a batch (the view may follow).
+    busy(str): a sort or filter job started ("" when it ended).
+    progress(int): percent done of the running job.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import heapq
+import time
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont
+
+from inspector.core.filter import FlowFilter, parse_filter
+from inspector.core.flow import Flow, FlowState
+from inspector.core.format import duration, size
+from inspector.core.relay import Batch
+from inspector.core.store import FlowStore
+from inspector.gui.jobs import SlicedJob
+
+Index = QModelIndex | QPersistentModelIndex
+FLOW_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_CHUNK = 20_000
+FILTER_CHUNK = 20_000
+RESORT_DELAY_MS = 1000
+
+
+class Column(enum.IntEnum):
+    ID = 0
+    TIME = 1
+    METHOD = 2
+    HOST = 3
+    PATH = 4
+    STATUS = 5
+    TYPE = 6
+    SIZE = 7
+    DURATION = 8
+
+
+HEADERS = {
+    Column.ID: "#",
+    Column.TIME: "Time",
+    Column.METHOD: "Method",
+    Column.HOST: "Host",
+    Column.PATH: "Path",
+    Column.STATUS: "Status",
+    Column.TYPE: "Content type",
+    Column.SIZE: "Size",
+    Column.DURATION: "Duration",
+}
+
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_NUMERIC = {Column.ID, Column.STATUS, Column.SIZE, Column.DURATION}
+FAILED_FG = QColor(215, 58, 73)
+FAILED_BG = QColor(215, 58, 73, 40)
+PENDING_FG = QColor(128, 128, 128)
+
+
+def content_type(flow: Flow) -> str:
+    response = flow.response
+    if response is None:
+        return ""
+    value = response.header(b"content-type")
+    if value is None:
+        return ""
+    return value.decode("latin-1").split(";", 1)[0].strip()
+
+
+def _status_text(flow: Flow) -> str:
+    if flow.response is not None and flow.response.status:
+        return str(flow.response.status)
+    if flow.state is FlowState.FAILED:
+        return "failed"
+    return "…"
+
+
+def _display(flow: Flow, column: int) -> str:
+    if column == Column.ID:
+        return str(flow.id)
+    if column == Column.TIME:
+        stamp = time.localtime(flow.t_start)
+        return time.strftime("%H:%M:%S", stamp) + f".{int(flow.t_start % 1 * 1000):03d}"
+    if column == Column.METHOD:
+        return flow.request.method
+    if column == Column.HOST:
+        request = flow.request
+        return request.host if request.port in (80, 443) else f"{request.host}:{request.port}"
+    if column == Column.PATH:
+        return flow.request.target
+    if column == Column.STATUS:
+        return _status_text(flow)
+    if column == Column.TYPE:
+        return content_type(flow)
+    if column == Column.SIZE:
+        return size(flow.response.body_size) if flow.response is not None else ""
+    if column == Column.DURATION:
+        return duration(flow.duration)
+    return ""
+
+
+def sort_key(column: int) -> Callable[[Flow], Any]:
+    """A key for sorting flows by ``column``; missing values sort first."""
+    keys: dict[int, Callable[[Flow], Any]] = {
+        Column.ID: lambda f: f.id,
+        Column.TIME: lambda f: f.t_start,
+        Column.METHOD: lambda f: f.request.method,
+        Column.HOST: lambda f: (f.request.host, f.request.port),
+        Column.PATH: lambda f: f.request.target,
+        Column.STATUS: lambda f: f.response.status if f.response is not None else -1,
+        Column.TYPE: content_type,
+        Column.SIZE: lambda f: f.response.body_size if f.response is not None else -1,
+        Column.DURATION: lambda f: f.duration if f.duration is not None else -1.0,
+    }
+    return keys[column]
+
+
+class FlowTableModel(QAbstractTableModel):
+    rows_appended = Signal()
+    busy = Signal(str)
+    progress = Signal(int)
+
+    def __init__(self, store: FlowStore, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._ids: list[int] = []
+        self._seen = store.last_id
+        """Highest flow id the model has considered."""
+        self._filter = parse_filter("")
+        self._sort_column = Column.ID
+        self._sort_order = Qt.SortOrder.AscendingOrder
+        self._index: dict[int, int] | None = None
+        """id -> row, kept only when sorted by a column other than #."""
+        self._undecided: set[int] = set()
+        """Unfinished flows the filter rejected but may accept once done."""
+        self._job: SlicedJob | None = None
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self._resort = QTimer(self)
+        self._resort.setSingleShot(True)
+        self._resort.setInterval(RESORT_DELAY_MS)
+        self._resort.timeout.connect(lambda: self.sort(self._sort_column, self._sort_order))
+        self._catch_up(range(1, store.last_id + 1))
+
+    # Qt model interface
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(Column):
+                return HEADERS[Column(section)]
+            if role == Qt.ItemDataRole.TextAlignmentRole and 0 <= section < len(Column):
+                return _RIGHT if section in _NUMERIC else _LEFT
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+            return None
+        flow = self._store.get(self._ids[index.row()])
+        if flow is None:
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(flow, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if flow.error is not None:
+                return flow.error.message
+            return flow.request.url if column in (Column.HOST, Column.PATH) else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if column in _NUMERIC else _LEFT
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if flow.state is FlowState.FAILED:
+                return FAILED_FG
+            if (
+                column == Column.STATUS
+                and flow.response is not None
+                and flow.response.status >= 400
+            ):
+                return FAILED_FG
+            if not flow.finished:
+                return PENDING_FG
+            return None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return FAILED_BG if flow.state is FlowState.FAILED else None
+        if role == FLOW_ID_ROLE:
+            return flow.id
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._resort.stop()
+        self._sort_column = Column(column)
+        self._sort_order = order
+        self._start_job("Sorting", self._sort_steps(list(self._ids)))
+
+    # Reading
+
+    def flow_at(self, row: int) -> Flow | None:
+        if 0 <= row < len(self._ids):
+            return self._store.get(self._ids[row])
+        return None
+
+    def row_of(self, flow_id: int) -> int | None:
+        if self._sort_column == Column.ID:
+            descending = self._sort_order == Qt.SortOrder.DescendingOrder
+            if descending:
+                pos = bisect.bisect_left(self._ids, -flow_id, key=lambda v: -v)
+            else:
+                pos = bisect.bisect_left(self._ids, flow_id)
+            if pos < len(self._ids) and self._ids[pos] == flow_id:
+                return pos
+            return None
+        if self._index is None:
+            self._index = {fid: row for row, fid in enumerate(self._ids)}
+        return self._index.get(flow_id)
+
+    @property
+    def filter(self) -> FlowFilter:
+        return self._filter
+
+    @property
+    def job_running(self) -> bool:
+        return self._job is not None and not self._job.done
+
+    # Applying relay batches
+
+    def apply_batch(self, batch: Batch) -> None:
+        """Apply one relay batch: read what changed from the store."""
+        if batch.resync:
+            self._catch_up(range(self._seen + 1, self._store.last_id + 1))
+            self._refresh_all()
+            return
+        if batch.new_ids:
+            start = max(batch.new_ids.start, self._seen + 1)
+            self._catch_up(range(start, batch.new_ids.stop))
+        if batch.changed_ids:
+            self._refresh(batch.changed_ids)
+
+    def _catch_up(self, ids: range) -> None:
+        if not ids:
+            return
+        self._seen = max(self._seen, ids[-1])
+        store, accept = self._store, self._filter
+        undecided = accept.uses_response
+        fresh: list[int] = []
+        for flow_id in ids:
+            flow = store.get(flow_id)
+            if flow is None:
+                continue
+            if accept(flow):
+                fresh.append(flow_id)
+            elif undecided and not flow.finished:
+                self._undecided.add(flow_id)
+        if fresh:
+            self._insert(fresh)
+
+    def _insert(self, fresh: list[int]) -> None:
+        """Insert ids newer than every id shown, in one beginInsertRows."""
+        count = len(self._ids)
+        if self._sort_column == Column.ID and self._sort_order == Qt.SortOrder.DescendingOrder:
+            self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
+            self._ids[0:0] = reversed(fresh)
+            self.endInsertRows()
+        else:
+            self.beginInsertRows(QModelIndex(), count, count + len(fresh) - 1)
+            self._ids.extend(fresh)
+            if self._index is not None:
+                for offset, flow_id in enumerate(fresh):
+                    self._index[flow_id] = count + offset
+            self.endInsertRows()
+            if self._sort_column != Column.ID and not self._resort.isActive():
+                self._resort.start()
+        self.rows_appended.emit()
+
+    def _refresh(self, changed: Iterable[int]) -> None:
+        rows: list[int] = []
+        recheck = self._filter.uses_response
+        for flow_id in changed:
+            row = self.row_of(flow_id)
+            if row is not None:
+                rows.append(row)
+            elif recheck and flow_id in self._undecided:
+                self._reconsider(flow_id)
+        if recheck and rows:
+            rows = self._drop_rejected(rows)
+        if rows:
+            last = len(Column) - 1
+            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), last))
+
+    def _reconsider(self, flow_id: int) -> None:
+        flow = self._store.get(flow_id)
+        if flow is None:
+            self._undecided.discard(flow_id)
+            return
+        if flow.finished:
+            self._undecided.discard(flow_id)
+        if not self._filter(flow):
+            return
+        self._undecided.discard(flow_id)
+        if self._sort_column == Column.ID:
+            descending = self._sort_order == Qt.SortOrder.DescendingOrder
+            key = (lambda v: -v) if descending else None
+            row = bisect.bisect_left(self._ids, -flow_id if descending else flow_id, key=key)
+        else:
+            row = len(self._ids)
+            self._index = None
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._ids.insert(row, flow_id)
+        self.endInsertRows()
+
+    def _drop_rejected(self, rows: list[int]) -> list[int]:
+        """Remove rows the filter no longer accepts; return the rest."""
+        keep: list[int] = []
+        for row in sorted(rows, reverse=True):
+            flow = self._store.get(self._ids[row])
+            if flow is not None and self._filter(flow):
+                keep.append(row)
+                continue
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._ids[row]
+            self.endRemoveRows()
+            self._index = None
+            keep = [r - 1 for r in keep]
+        return keep
+
+    def _refresh_all(self) -> None:
+        if self._ids:
+            last = len(Column) - 1
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, last))
+
+    # Editing
+
+    def delete_rows(self, rows: Iterable[int]) -> None:
+        """Delete flows from the store and the table."""
+        for row in sorted(set(rows), reverse=True):
+            if 0 <= row < len(self._ids):
+                self.beginRemoveRows(QModelIndex(), row, row)
+                self._store.delete(self._ids.pop(row))
+                self.endRemoveRows()
+        self._index = None
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._store.clear()
+        self._ids = []
+        self._index = None
+        self._undecided.clear()
+        self._seen = self._store.last_id
+        self.endResetModel()
+
+    # Filter and sort jobs
+
+    def set_filter(self, flow_filter: FlowFilter) -> None:
+        self._filter = flow_filter
+        self._start_job("Filtering", self._filter_steps(flow_filter))
+
+    def wait_job(self) -> None:
+        """Finish the running job synchronously (tests)."""
+        if self._job is not None and not self._job.done:
+            self._job.run_to_end()
+
+    def _start_job(self, label: str, steps: Generator[int, None, None]) -> None:
+        if self._job is not None and not self._job.done:
+            self._job.cancel()
+        job = SlicedJob(steps, self)
+        job.progress.connect(self.progress)
+        job.finished.connect(lambda: self.busy.emit(""))
+        self._job = job
+        self.busy.emit(label)
+        job.start()
+
+    def _filter_steps(self, flow_filter: FlowFilter) -> Generator[int, None, None]:
+        store = self._store
+        upto = self._seen
+        first = next(iter(store), None)
+        start = first.id if first is not None else upto + 1
+        total = max(upto - start + 1, 1)
+        kept: list[int] = []
+        undecided: set[int] = set()
+        for chunk_start in range(start, upto + 1, FILTER_CHUNK):
+            for flow in store.range(chunk_start, min(chunk_start + FILTER_CHUNK - 1, upto)):
+                if flow_filter(flow):
+                    kept.append(flow.id)
+                elif flow_filter.uses_response and not flow.finished:
+                    undecided.add(flow.id)
+            yield (chunk_start - start) * 100 // total
+        ordered = yield from self._ordered(kept)
+        self.beginResetModel()
+        self._ids = [i for i in ordered if store.get(i) is not None]
+        self._index = None
+        self._undecided = undecided
+        self.endResetModel()
+        # Flows that arrived while the job ran.
+        self._catch_up(range(upto + 1, self._store.last_id + 1))
+
+    def _sort_steps(self, ids: list[int]) -> Generator[int, None, None]:
+        snapshot = set(ids)
+        ordered = yield from self._ordered(ids)
+        store = self._store
+        # Rows added while sorting go after the sorted ones; deleted ones go.
+        extra = [i for i in self._ids if i not in snapshot]
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        old_ids = [self._ids[p.row()] if 0 <= p.row() < len(self._ids) else -1 for p in persistent]
+        self._ids = [i for i in ordered if store.get(i) is not None] + extra
+        self._index = None
+        for pindex, flow_id in zip(persistent, old_ids, strict=True):
+            row = self.row_of(flow_id) if flow_id >= 0 else None
+            target = QModelIndex() if row is None else self.index(row, pindex.column())
+            self.changePersistentIndex(pindex, target)
+        self.layoutChanged.emit()
+
+    def _ordered(self, ids: list[int]) -> Generator[int, None, list[int]]:
+        """Order ``ids`` by the current sort, in slices: sort runs of
+        SORT_CHUNK, then merge them; yields progress, returns the order."""
+        column, descending = self._sort_column, self._sort_order == Qt.SortOrder.DescendingOrder
+        if column == Column.ID:
+            ids.sort(reverse=descending)
+            yield 100
+            return ids
+        key, store = sort_key(column), self._store
+        runs: list[list[tuple[Any, int]]] = []
+        for start in range(0, len(ids), SORT_CHUNK):
+            run = []
+            for flow_id in ids[start : start + SORT_CHUNK]:
+                flow = store.get(flow_id)
+                if flow is not None:
+                    run.append((key(flow), flow_id))
+            run.sort(reverse=descending)
+            runs.append(run)
+            yield start * 50 // max(len(ids), 1)
+        merged: list[int] = []
+        total = max(len(ids), 1)
+        for item in heapq.merge(*runs, reverse=descending):
+            merged.append(item[1])
+            if len(merged) % SORT_CHUNK == 0:
+                yield 50 + len(merged) * 50 // total
+        yield 100
+        return merged
