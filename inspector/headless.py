@@ -1,5 +1,11 @@
-"""Composition root without Qt: the engine on a plain asyncio loop, flows
-printed one line each as they finish."""
+"""Composition root without Qt: the engine on a plain asyncio loop.
+
+Events go through the same relay the desktop app uses, drained here every
+``DRAIN_INTERVAL`` seconds: finished flows are printed one line each, and
+with ``--stats`` the relay's metrics are printed once per interval. With
+``--relay naive`` every event is handled the moment it is emitted, on the
+request path, as the benchmark baseline.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +13,105 @@ import asyncio
 import contextlib
 import signal
 import sys
+import time
 from typing import TextIO
 
 from inspector.core.events import Event, FlowFailed, FlowFinished
 from inspector.core.format import flow_line
+from inspector.core.naive_relay import NaiveRelay
+from inspector.core.relay import Batch, Relay, RelayLimits
+from inspector.core.relay_metrics import RelayStats
 from inspector.core.settings import ProxySettings
 from inspector.core.store import FlowStore
 from inspector.proxy.errors import ListenError
 from inspector.proxy.server import ProxyServer
 
-PRINT_INTERVAL = 0.1
-"""Finished flows are printed in batches this often, off the request path."""
+DRAIN_INTERVAL = 0.1
 
 
-class _FinishedIds:
-    """Sink that only remembers which flows finished, for the printer."""
+def stats_line(stats: RelayStats) -> str:
+    """``stats depth=N hwm=N emitted=N delivered=N coalesced=N dropped=N
+    flush_p99_ms=X lag_ms=Y`` followed by more fields."""
+    classes = (stats.critical, stats.flow, stats.low)
+    return (
+        f"stats depth={stats.depth} hwm={stats.high_water}"
+        f" emitted={sum(c.emitted for c in classes)}"
+        f" delivered={sum(c.delivered for c in classes)}"
+        f" coalesced={sum(c.coalesced for c in classes)}"
+        f" dropped={sum(c.dropped for c in classes)}"
+        f" flush_p99_ms={stats.flush_p99 * 1000:.2f} lag_ms={stats.lag_last * 1000:.1f}"
+        f" eps={stats.events_per_second:.0f} resyncs={stats.resyncs}"
+        f" flow_dropped={stats.flow.dropped} low_dropped={stats.low.dropped}"
+    )
 
-    def __init__(self) -> None:
-        self.ids: list[int] = []
 
-    def emit(self, event: Event) -> None:
+class FlowPrinter:
+    """Prints each finished flow once, from relay batches or single events."""
+
+    def __init__(self, store: FlowStore, out: TextIO, quiet: bool) -> None:
+        self.store = store
+        self.out = out
+        self.quiet = quiet
+        self._printed: set[int] = set()
+        self._scan_from = 1
+        """No flow below this id is left unprinted and unfinished."""
+
+    def apply(self, batch: Batch) -> None:
+        if batch.resync:
+            ids: list[int] = [f.id for f in self.store.range(self._scan_from, self.store.last_id)]
+        else:
+            ids = list(batch.changed_ids)
+        self._print(ids)
+
+    def on_event(self, event: Event) -> None:
+        """Naive relay callback: handle one event now, on the request path."""
         if isinstance(event, FlowFinished | FlowFailed):
-            self.ids.append(event.flow_id)
+            self._print([event.flow_id])
+
+    def _print(self, ids: list[int]) -> None:
+        lines = []
+        for flow_id in ids:
+            if flow_id in self._printed:
+                continue
+            flow = self.store.get(flow_id)
+            if flow is None or not flow.finished:
+                continue
+            self._printed.add(flow_id)
+            if not self.quiet:
+                lines.append(flow_line(flow))
+        if lines:
+            self.out.write("\n".join(lines) + "\n")
+            self.out.flush()
+        self._advance()
+
+    def _advance(self) -> None:
+        # Keep the printed set small: forget ids below the lowest flow that
+        # is still in flight (or unprinted).
+        last = self.store.last_id
+        while self._scan_from <= last:
+            flow = self.store.get(self._scan_from)
+            if flow is not None and self._scan_from not in self._printed:
+                break
+            self._printed.discard(self._scan_from)
+            self._scan_from += 1
 
 
-async def run(settings: ProxySettings, quiet: bool = False, out: TextIO = sys.stdout) -> int:
+async def run(
+    settings: ProxySettings,
+    quiet: bool = False,
+    out: TextIO = sys.stdout,
+    stats_interval: float | None = None,
+    relay_kind: str = "coalescing",
+) -> int:
     """Serve until SIGINT or SIGTERM; return the process exit status."""
     store = FlowStore()
-    finished = _FinishedIds()
-    server = ProxyServer(settings, store, finished)
+    printer = FlowPrinter(store, out, quiet)
+    relay: Relay | NaiveRelay
+    if relay_kind == "naive":
+        relay = NaiveRelay(RelayLimits(), printer.on_event)
+    else:
+        relay = Relay(RelayLimits())
+    server = ProxyServer(settings, store, relay)
     try:
         host, port = await server.start()
     except ListenError as exc:
@@ -48,27 +124,30 @@ async def run(settings: ProxySettings, quiet: bool = False, out: TextIO = sys.st
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    next_stats = loop.time() + stats_interval if stats_interval else None
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), PRINT_INTERVAL)
-            _print_finished(finished, store, quiet, out)
+                await asyncio.wait_for(stop.wait(), DRAIN_INTERVAL)
+            if isinstance(relay, Relay):
+                _drain(relay, printer)
+            if next_stats is not None and loop.time() >= next_stats:
+                print(stats_line(relay.snapshot()), file=out, flush=True)
+                next_stats += stats_interval or 0
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await server.stop()
-        _print_finished(finished, store, quiet, out)
+        if isinstance(relay, Relay):
+            while not (batch := relay.drain()).empty:
+                printer.apply(batch)
     return 0
 
 
-def _print_finished(finished: _FinishedIds, store: FlowStore, quiet: bool, out: TextIO) -> None:
-    ids, finished.ids = finished.ids, []
-    if quiet or not ids:
+def _drain(relay: Relay, printer: FlowPrinter) -> None:
+    started = time.perf_counter()
+    batch = relay.drain()
+    if batch.empty:
         return
-    lines = []
-    for flow_id in ids:
-        flow = store.get(flow_id)
-        if flow is not None:
-            lines.append(flow_line(flow))
-    out.write("\n".join(lines) + "\n")
-    out.flush()
+    printer.apply(batch)
+    relay.record_flush(time.perf_counter() - started)

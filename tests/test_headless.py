@@ -175,3 +175,32 @@ def origin_thread() -> Iterator[int]:
 
 
 assert os.name == "posix"
+
+
+def test_stats_lines_have_the_documented_form() -> None:
+    import re
+
+    pattern = re.compile(
+        r"^stats depth=\d+ hwm=\d+ emitted=\d+ delivered=\d+ coalesced=\d+ dropped=\d+ "
+        r"flush_p99_ms=[\d.]+ lag_ms=[\d.]+( \S+=\S+)*$"
+    )
+    with origin_thread() as port, headless("--stats", "0.2", "-q") as (proc, proxy_port):
+        for i in range(20):
+            _get_via(proxy_port, f"http://127.0.0.1:{port}/{i}")
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]
+        for line in lines:
+            assert pattern.match(line.rstrip()), line
+        emitted = [int(re.search(r"emitted=(\d+)", line).group(1)) for line in lines]  # type: ignore[union-attr]
+        assert emitted[-1] >= 20 * 4
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+
+
+def test_naive_relay_prints_flows_too() -> None:
+    with origin_thread() as port, headless("--relay", "naive") as (proc, proxy_port):
+        assert _get_via(proxy_port, f"http://127.0.0.1:{port}/n")[0] == 200
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith(f"GET http://127.0.0.1:{port}/n -> 200")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0

@@ -13,8 +13,14 @@ from inspector.core.store import FlowStore
 from inspector.gui.flow_model import FAILED_FG, FLOW_ID_ROLE, Column, FlowTableModel
 
 
-def _add(store: FlowStore, host: str = "a.test", status: int | None = 200, size: int = 10,
-         method: str = "GET", failed: bool = False) -> int:
+def _add(
+    store: FlowStore,
+    host: str = "a.test",
+    status: int | None = 200,
+    size: int = 10,
+    method: str = "GET",
+    failed: bool = False,
+) -> int:
     flow = store.new_flow(("127.0.0.1", 1))
     flow.request = Request(method=method, host=host, port=80, target=f"/{flow.id}")
     flow.t_start = 1000.0 + flow.id

@@ -118,6 +118,10 @@ class Origin:
                 conn.start_next_cycle()
         except (ConnectionError, h11.ProtocolError):
             return
+        except asyncio.CancelledError:
+            # Python 3.11's start_server logs handler tasks that end
+            # cancelled; a harness torn down mid-request ends quietly.
+            return
         finally:
             self._writers.discard(writer)
             writer.close()

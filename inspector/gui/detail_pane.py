@@ -1,0 +1,154 @@
+"""The detail pane for the selected flow: Request, Response, Timing and
+Connection tabs. It reads the flow from the store whenever the selection
+changes or the flow is updated by a batch."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inspector.core.flow import Flow, Headers, Message
+from inspector.core.format import duration, size
+from inspector.gui.body_viewer import BodyViewer
+from inspector.gui.timing_view import TimingView
+
+
+class HeadersTable(QTableWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, 2, parent)
+        self.setHorizontalHeaderLabels(["Name", "Value"])
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.verticalHeader().hide()
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setWordWrap(False)
+
+    def set_headers(self, headers: Headers) -> None:
+        self.setRowCount(len(headers))
+        for row, (name, value) in enumerate(headers):
+            self.setItem(row, 0, QTableWidgetItem(name.decode("latin-1")))
+            self.setItem(row, 1, QTableWidgetItem(value.decode("latin-1")))
+
+
+class MessageView(QWidget):
+    """A request or response: first line, headers table, body viewer."""
+
+    def __init__(
+        self, executor: concurrent.futures.Executor, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.summary = QLabel()
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setWordWrap(True)
+        self.headers = HeadersTable()
+        self.body = BodyViewer(executor)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.headers)
+        split.addWidget(self.body)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addWidget(split, 1)
+        self._shown: tuple[int, int, int] | None = None
+
+    def set_message(self, summary: str, message: Message | None) -> None:
+        self.summary.setText(summary)
+        # Re-render only when the message itself changed, not on every
+        # progress update of the same flow.
+        key = (id(message), id(message.body), message.body_size) if message is not None else None
+        if key == self._shown:
+            return
+        self._shown = key
+        self.headers.set_headers(message.headers if message is not None else [])
+        self.body.set_message(message)
+
+
+class DetailPane(QTabWidget):
+    def __init__(
+        self, executor: concurrent.futures.Executor, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.request = MessageView(executor)
+        self.response = MessageView(executor)
+        self.timing = TimingView()
+        self.connection = QWidget()
+        self._connection_form = QFormLayout(self.connection)
+        self.addTab(self.request, "Request")
+        self.addTab(self.response, "Response")
+        self.addTab(self.timing, "Timing")
+        self.addTab(self.connection, "Connection")
+        self.flow_id: int | None = None
+        self.show_flow(None)
+
+    def show_flow(self, flow: Flow | None) -> None:
+        self.flow_id = flow.id if flow is not None else None
+        if flow is None:
+            self.request.set_message("Select a flow to see its details.", None)
+            self.response.set_message("", None)
+            self.timing.set_flow(None)
+            self._set_connection([])
+            return
+        request = flow.request
+        self.request.set_message(
+            f"<b>{request.method}</b> {_escape(request.url)} HTTP/{request.version}"
+            f" — {size(request.body_size)} body",
+            request,
+        )
+        response = flow.response
+        if response is not None:
+            summary = f"<b>{response.status} {_escape(response.reason)}</b>"
+            summary += f" — {size(response.body_size)} body"
+        else:
+            summary = "Waiting for the response…"
+        if flow.error is not None:
+            summary += f"<br><span style='color:#d73a49'>Error ({flow.error.kind}): "
+            summary += f"{_escape(flow.error.message)}</span>"
+        self.response.set_message(summary, response)
+        self.timing.set_flow(flow)
+        started = datetime.datetime.fromtimestamp(flow.t_start).isoformat(
+            sep=" ", timespec="milliseconds"
+        )
+        rows = [
+            ("Client", f"{flow.client_addr[0]}:{flow.client_addr[1]}"),
+            (
+                "Upstream",
+                f"{flow.upstream_addr[0]}:{flow.upstream_addr[1]}" if flow.upstream_addr else "—",
+            ),
+            ("Upstream connection", "new" if flow.t_upstream_connected else "reused from the pool"),
+            ("Started", started),
+            ("Duration", duration(flow.duration) or "in progress"),
+            ("State", flow.state.value),
+        ]
+        if flow.tunnel_id is not None:
+            rows.append(("Tunnel", f"#{flow.tunnel_id}"))
+        self._set_connection(rows)
+
+    def _set_connection(self, rows: list[tuple[str, str]]) -> None:
+        while self._connection_form.rowCount():
+            self._connection_form.removeRow(0)
+        for label, value in rows:
+            field = QLabel(value)
+            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self._connection_form.addRow(f"{label}:", field)
+
+
+def _escape(text: str) -> str:
+    return html.escape(text)

@@ -1,0 +1,156 @@
+"""The flow table view: fixed row height, follows the newest row unless the
+user scrolled away, and a context menu to copy or delete flows.
+
+Signals:
+    flow_selected(object): the selected flow id (int) or None.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelection, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
+
+from inspector.core.bodyview import charset
+from inspector.core.curl import as_curl
+from inspector.core.decode import DecodeError, decode_body
+from inspector.gui.flow_model import Column, FlowTableModel
+
+ROW_HEIGHT = 22
+WIDTHS = {
+    Column.ID: 60,
+    Column.TIME: 95,
+    Column.METHOD: 70,
+    Column.HOST: 200,
+    Column.PATH: 320,
+    Column.STATUS: 60,
+    Column.TYPE: 140,
+    Column.SIZE: 80,
+    Column.DURATION: 80,
+}
+
+
+class FlowTable(QTableView):
+    flow_selected = Signal(object)
+
+    def __init__(self, model: FlowTableModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.flow_model = model
+        self.setModel(model)
+        self.setSortingEnabled(True)
+        self.horizontalHeader().setSortIndicator(Column.ID, Qt.SortOrder.AscendingOrder)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        vertical = self.verticalHeader()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(ROW_HEIGHT)
+        vertical.hide()
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        for column, width in WIDTHS.items():
+            self.setColumnWidth(column, width)
+        header.setSectionResizeMode(Column.PATH, QHeaderView.ResizeMode.Stretch)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+        self.follow = True
+        """Scroll to the newest row as rows arrive; off once the user
+        scrolls away from the bottom, on again when they come back."""
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
+        model.rows_appended.connect(self._on_rows_appended)
+        self.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        self.copy_url_action = self._action(
+            "Copy URL", QKeySequence.StandardKey.Copy, self.copy_url
+        )
+        self.copy_curl_action = self._action("Copy as curl", "Ctrl+Shift+C", self.copy_curl)
+        self.copy_body_action = self._action("Copy response body", "Ctrl+Alt+C", self.copy_body)
+        self.delete_action = self._action(
+            "Delete", QKeySequence.StandardKey.Delete, self.delete_selected
+        )
+
+    def _action(self, text: str, shortcut: object, slot: object) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))  # type: ignore[call-overload]
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    # Following the newest row
+
+    def _scrolled(self, value: int) -> None:
+        self.follow = value >= self.verticalScrollBar().maximum() - 1
+
+    def _on_rows_appended(self) -> None:
+        descending = self.horizontalHeader().sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+        if not self.follow:
+            return
+        if descending and self.horizontalHeader().sortIndicatorSection() == Column.ID:
+            self.scrollToTop()
+        else:
+            self.scrollToBottom()
+
+    # Selection
+
+    def selected_rows(self) -> list[int]:
+        return sorted({index.row() for index in self.selectionModel().selectedRows()})
+
+    def current_flow_id(self) -> int | None:
+        rows = self.selected_rows()
+        if not rows:
+            return None
+        flow = self.flow_model.flow_at(rows[0])
+        return flow.id if flow is not None else None
+
+    def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self.flow_selected.emit(self.current_flow_id())
+
+    # Context menu actions
+
+    def _menu(self, pos: QPoint) -> None:
+        if not self.selected_rows():
+            return
+        menu = QMenu(self)
+        for action in (self.copy_url_action, self.copy_curl_action, self.copy_body_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.delete_action)
+        menu.popup(self.viewport().mapToGlobal(pos))
+
+    def _selected_flows(self) -> list:  # type: ignore[type-arg]
+        flows = [self.flow_model.flow_at(row) for row in self.selected_rows()]
+        return [flow for flow in flows if flow is not None]
+
+    def copy_url(self) -> None:
+        flows = self._selected_flows()
+        if flows:
+            QGuiApplication.clipboard().setText("\n".join(f.request.url for f in flows))
+
+    def copy_curl(self) -> None:
+        flows = self._selected_flows()
+        if flows:
+            QGuiApplication.clipboard().setText("\n".join(as_curl(f) for f in flows))
+
+    def copy_body(self) -> None:
+        flows = self._selected_flows()
+        if not flows or flows[0].response is None:
+            return
+        response = flows[0].response
+        try:
+            data = decode_body(response.body, response.header(b"content-encoding")).data
+        except DecodeError:
+            data = response.body
+        try:
+            text = data.decode(charset(response), "replace")
+        except LookupError:
+            text = data.decode("utf-8", "replace")
+        QGuiApplication.clipboard().setText(text)
+
+    def delete_selected(self) -> None:
+        rows = self.selected_rows()
+        if rows:
+            self.flow_model.delete_rows(rows)

@@ -1,0 +1,213 @@
+"""The desktop app end to end: real traffic through the proxy, the window
+updating from relay batches, settings, quitting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from inspector.app import DesktopApp
+from inspector.core.bodyview import BodyKind
+from inspector.core.config import load_settings
+from inspector.gui.flow_model import Column
+from inspector.gui.pressure_panel import Pressure
+from tests.proxy.harness import Client, Origin, Received, Reply
+
+RunApp = Callable[..., int]
+
+
+async def _until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def _port(app: DesktopApp) -> int:
+    return int(app.controller.address.rsplit(":", 1)[1])
+
+
+async def _json(req: Received) -> Reply:
+    if req.target == b"/missing":
+        return Reply(404, [(b"Content-Type", b"text/plain")], b"nope")
+    return Reply(
+        200,
+        [(b"Content-Type", b"application/json")],
+        json.dumps({"user": "ada", "n": [1, 2]}).encode(),
+    )
+
+
+def test_requests_appear_as_rows_with_details(run_app: RunApp) -> None:
+    async def scenario(app: DesktopApp) -> None:
+        async with Origin(_json) as origin:
+            client = await Client.connect(_port(app))
+            assert (await client.request("GET", f"{origin.base}/user")).status == 200
+            assert (await client.request("GET", f"{origin.base}/missing")).status == 404
+            client.close()
+            model = app.window.model
+            await _until(
+                lambda: model.rowCount() == 2 and model.data(model.index(1, Column.STATUS)) == "404"
+            )
+            assert model.data(model.index(0, Column.PATH)) == "/user"
+            assert model.data(model.index(0, Column.TYPE)) == "application/json"
+            app.window.table.selectRow(0)
+            viewer = app.window.detail.response.body
+            await _until(lambda: viewer.kind is BodyKind.JSON)
+            assert (
+                viewer.text.toPlainText() == '{\n  "user": "ada",\n  "n": [\n    1,\n    2\n  ]\n}'
+            )
+            assert "Proxy listening on" in app.window.log.lines()[0]
+
+    assert run_app(scenario) == 0
+
+
+def test_filter_box_narrows_rows(run_app: RunApp) -> None:
+    async def scenario(app: DesktopApp) -> None:
+        async with Origin(_json) as origin:
+            client = await Client.connect(_port(app))
+            for path in ("/a", "/missing", "/b", "/missing"):
+                await client.request("GET", f"{origin.base}{path}")
+            client.close()
+            model = app.window.model
+            await _until(lambda: model.rowCount() == 4)
+            app.window.filter_box.setText("status:4xx")
+            await _until(lambda: model.rowCount() == 2)
+            app.window.filter_box.setText("status:nonsense")
+            await asyncio.sleep(0.4)
+            assert model.rowCount() == 2
+            assert "status:nonsense" in app.window.filter_box.toolTip()
+            app.window.filter_box.setText("")
+            await _until(lambda: model.rowCount() == 4)
+
+    assert run_app(scenario) == 0
+
+
+def test_pressure_panel_moves_under_a_burst(run_app: RunApp) -> None:
+    async def scenario(app: DesktopApp) -> None:
+        async with Origin() as origin:
+            clients = [await Client.connect(_port(app)) for _ in range(8)]
+
+            async def burst(client: Client) -> None:
+                for i in range(60):
+                    await client.request("GET", f"{origin.base}/{i}")
+
+            await asyncio.gather(*(burst(c) for c in clients))
+            for c in clients:
+                c.close()
+            await _until(lambda: app.window.model.rowCount() == 480)
+            await asyncio.sleep(0.4)
+            figures = app.window.pressure.figures
+            assert int(figures["flow.emitted"].text().replace(",", "")) >= 480 * 4
+            assert int(figures["flow.coalesced"].text().replace(",", "")) > 0
+            assert app.window.pressure.plot.samples
+            assert app.window.pressure.state in (
+                Pressure.CALM,
+                Pressure.COALESCING,
+                Pressure.DROPPING,
+            )
+
+    assert run_app(scenario) == 0
+
+
+def test_settings_persist_across_restarts(run_app: RunApp, tmp_path: Path) -> None:
+    async def change(app: DesktopApp) -> None:
+        app.open_settings()
+        dialog = app.window.findChild(
+            __import__("inspector.gui.settings_dialog", fromlist=["SettingsDialog"]).SettingsDialog
+        )
+        assert dialog is not None
+        dialog.flush.setValue(50)
+        dialog.body_limit.setValue(2)
+        dialog.accept()
+        await _until(lambda: app.controller.running and app.settings.relay.flush_interval_ms == 50)
+
+    assert run_app(change) == 0
+    settings, problems = load_settings(tmp_path / "conf")
+    assert problems == []
+    assert settings.relay.flush_interval_ms == 50
+    assert settings.proxy.body_capture_limit == 2 * 1024 * 1024
+
+
+def test_port_in_use_opens_settings_with_the_message(run_app: RunApp) -> None:
+    import socket
+
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+
+    async def scenario(app: DesktopApp) -> None:
+        from inspector.gui.settings_dialog import SettingsDialog
+
+        await _until(lambda: app.window.findChild(SettingsDialog) is not None)
+        dialog = app.window.findChild(SettingsDialog)
+        assert "already in use" in dialog.error.text()
+        assert not app.controller.running
+
+    try:
+        from inspector.core.settings import Settings
+
+        settings = Settings()
+        settings.proxy.listen_port = port
+        assert run_app(scenario, settings=settings) == 0
+    finally:
+        blocker.close()
+
+
+def test_quit_is_fast_with_traffic_in_flight(run_app: RunApp) -> None:
+    async def slow(req: Received) -> Reply:
+        await asyncio.sleep(3600)
+        return Reply()
+
+    timing: dict[str, float] = {}
+
+    async def scenario(app: DesktopApp) -> None:
+        async with Origin(slow) as origin:
+            clients = [await Client.connect(_port(app)) for _ in range(20)]
+            for c in clients:
+                await c.send(f"GET {origin.base}/ HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            await _until(lambda: len(app.store) == 20)
+            timing["quit"] = time.monotonic()
+            app.quit(0)
+            await asyncio.sleep(0)
+            for c in clients:
+                c.close()
+
+    assert run_app(scenario) == 0
+    assert time.monotonic() - timing["quit"] < 3.0
+
+
+@pytest.mark.parametrize("engine_loop", ["thread", "qasync"])
+@pytest.mark.parametrize("relay", ["coalescing", "naive"])
+def test_every_layout_serves_and_shows_flows(run_app: RunApp, relay: str, engine_loop: str) -> None:
+    async def scenario(app: DesktopApp) -> None:
+        async with Origin() as origin:
+            client = await Client.connect(_port(app))
+            for i in range(20):
+                assert (await client.request("GET", f"{origin.base}/{i}")).status == 200
+            client.close()
+            await _until(lambda: app.window.model.rowCount() == 20)
+
+    assert run_app(scenario, relay=relay, engine_loop=engine_loop) == 0
+
+
+def test_selftest_subprocess_with_screenshot(tmp_path: Path) -> None:
+    shot = tmp_path / "window.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "--selftest", "--screenshot", str(shot)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("selftest ok")
+    assert shot.stat().st_size > 10_000
