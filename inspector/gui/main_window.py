@@ -12,7 +12,7 @@ import concurrent.futures
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -31,6 +31,7 @@ from inspector.core.memory import rss_bytes
 from inspector.core.relay import Batch
 from inspector.core.relay_metrics import RelayStats
 from inspector.core.store import FlowStore
+from inspector.gui import icons
 from inspector.gui.controller import ProxyController
 from inspector.gui.detail_pane import DetailPane
 from inspector.gui.event_log import EventLog
@@ -163,10 +164,18 @@ class MainWindow(QMainWindow):
             "Quit", QKeySequence.StandardKey.Quit, lambda: self.on_quit(), "Quit Inspector"
         )
 
+        ink = self.palette().color(QPalette.ColorRole.WindowText)
+        for action, name in (
+            (self.toggle_action, "stop"),
+            (self.clear_action, "clear"),
+            (self.pause_action, "pause"),
+            (self.settings_action, "settings"),
+        ):
+            action.setIcon(icons.icon(name, ink))
         toolbar = QToolBar("Main")
         toolbar.setObjectName("MainToolbar")
         toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for action in (
             self.toggle_action,
             self.clear_action,
@@ -289,6 +298,8 @@ class MainWindow(QMainWindow):
 
     def _proxy_state(self, running: bool, address: str) -> None:
         self.toggle_action.setText("Stop" if running else "Start")
+        ink = self.palette().color(QPalette.ColorRole.WindowText)
+        self.toggle_action.setIcon(icons.icon("stop" if running else "play", ink))
         self.address_label.setText(f"Listening on {address}" if running else "Proxy stopped")
 
     def closeEvent(self, event: QCloseEvent) -> None:

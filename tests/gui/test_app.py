@@ -211,3 +211,68 @@ def test_selftest_subprocess_with_screenshot(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("selftest ok")
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_desktop_app_quits_cleanly_on_signals(signum: str, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "INSPECTOR_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("listening on 127.0.0.1:"), line
+        port = int(line.rsplit(":", 1)[1])
+
+        async def traffic() -> None:
+            async with Origin() as origin:
+                client = await Client.connect(port)
+                for i in range(10):
+                    await client.request("GET", f"{origin.base}/{i}")
+                client.close()
+
+        asyncio.run(traffic())
+        started = time.monotonic()
+        proc.send_signal(getattr(signal, signum))
+        _, err = proc.communicate(timeout=10)
+        elapsed = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    assert elapsed < 2.0, elapsed
+    noise = "This plugin does not support propagateSizeHints()"
+    assert [line for line in err.splitlines() if line != noise] == []
+
+
+def test_qasync_hosted_engine_survives_thousands_of_connections(run_app: RunApp) -> None:
+    """Regression: thousands of qasync socket events (one connection per
+    request) through the engine hosted on the GUI loop, then a clean exit."""
+
+    async def scenario(app: DesktopApp) -> None:
+        async with Origin() as origin:
+            port = _port(app)
+
+            async def one(i: int) -> int:
+                client = await Client.connect(port)
+                try:
+                    return (await client.request("GET", f"{origin.base}/{i}")).status
+                finally:
+                    client.close()
+
+            statuses: list[int] = []
+            for start in range(0, 2000, 50):
+                statuses += await asyncio.gather(*(one(i) for i in range(start, start + 50)))
+            assert statuses == [200] * 2000
+            await _until(lambda: app.window.model.rowCount() == 2000, timeout=30)
+
+    assert run_app(scenario, engine_loop="qasync") == 0
