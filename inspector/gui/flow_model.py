@@ -42,7 +42,7 @@ from inspector.gui.jobs import SlicedJob
 
 Index = QModelIndex | QPersistentModelIndex
 FLOW_ID_ROLE = Qt.ItemDataRole.UserRole + 1
-SORT_CHUNK = 20_000
+SORT_CHUNK = 10_000
 FILTER_CHUNK = 20_000
 RESORT_DELAY_MS = 1000
 
@@ -122,12 +122,13 @@ def _display(flow: Flow, column: int) -> str:
 
 
 def sort_key(column: int) -> Callable[[Flow], Any]:
-    """A key for sorting flows by ``column``; missing values sort first."""
+    """A key for sorting flows by ``column``; missing values sort first.
+    Keys are plain strings and numbers (see ``_ordered``)."""
     keys: dict[int, Callable[[Flow], Any]] = {
         Column.ID: lambda f: f.id,
         Column.TIME: lambda f: f.t_start,
         Column.METHOD: lambda f: f.request.method,
-        Column.HOST: lambda f: (f.request.host, f.request.port),
+        Column.HOST: lambda f: f.request.host,
         Column.PATH: lambda f: f.request.target,
         Column.STATUS: lambda f: f.response.status if f.response is not None else -1,
         Column.TYPE: content_type,
@@ -156,6 +157,10 @@ class FlowTableModel(QAbstractTableModel):
         self._undecided: set[int] = set()
         """Unfinished flows the filter rejected but may accept once done."""
         self._job: SlicedJob | None = None
+        self._job_arrivals: list[int] = []
+        """Ids inserted while a job runs (it must keep them)."""
+        self._job_removed: set[int] = set()
+        """Ids removed while a job runs (it must drop them)."""
         self._bold = QFont()
         self._bold.setBold(True)
         self._resort = QTimer(self)
@@ -289,9 +294,13 @@ class FlowTableModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), 0, len(fresh) - 1)
             self._ids[0:0] = reversed(fresh)
             self.endInsertRows()
+            if self.job_running:
+                self._job_arrivals.extend(fresh)
         else:
             self.beginInsertRows(QModelIndex(), count, count + len(fresh) - 1)
             self._ids.extend(fresh)
+            if self.job_running:
+                self._job_arrivals.extend(fresh)
             if self._index is not None:
                 for offset, flow_id in enumerate(fresh):
                     self._index[flow_id] = count + offset
@@ -335,6 +344,8 @@ class FlowTableModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), row, row)
         self._ids.insert(row, flow_id)
         self.endInsertRows()
+        if self.job_running:
+            self._job_arrivals.append(flow_id)
 
     def _drop_rejected(self, rows: list[int]) -> list[int]:
         """Remove rows the filter no longer accepts; return the rest."""
@@ -345,6 +356,8 @@ class FlowTableModel(QAbstractTableModel):
                 keep.append(row)
                 continue
             self.beginRemoveRows(QModelIndex(), row, row)
+            if self.job_running:
+                self._job_removed.add(self._ids[row])
             del self._ids[row]
             self.endRemoveRows()
             self._index = None
@@ -363,11 +376,17 @@ class FlowTableModel(QAbstractTableModel):
         for row in sorted(set(rows), reverse=True):
             if 0 <= row < len(self._ids):
                 self.beginRemoveRows(QModelIndex(), row, row)
-                self._store.delete(self._ids.pop(row))
+                flow_id = self._ids.pop(row)
+                self._store.delete(flow_id)
+                if self.job_running:
+                    self._job_removed.add(flow_id)
                 self.endRemoveRows()
         self._index = None
 
     def clear(self) -> None:
+        if self._job is not None and not self._job.done:
+            self._job.cancel()
+            self.busy.emit("")
         self.beginResetModel()
         self._store.clear()
         self._ids = []
@@ -390,6 +409,8 @@ class FlowTableModel(QAbstractTableModel):
     def _start_job(self, label: str, steps: Generator[int, None, None]) -> None:
         if self._job is not None and not self._job.done:
             self._job.cancel()
+        self._job_arrivals = []
+        self._job_removed = set()
         job = SlicedJob(steps, self)
         job.progress.connect(self.progress)
         job.finished.connect(lambda: self.busy.emit(""))
@@ -413,8 +434,9 @@ class FlowTableModel(QAbstractTableModel):
                     undecided.add(flow.id)
             yield (chunk_start - start) * 100 // total
         ordered = yield from self._ordered(kept)
+        removed = self._job_removed
         self.beginResetModel()
-        self._ids = [i for i in ordered if store.get(i) is not None]
+        self._ids = [i for i in ordered if i not in removed] if removed else ordered
         self._index = None
         self._undecided = undecided
         self.endResetModel()
@@ -422,15 +444,18 @@ class FlowTableModel(QAbstractTableModel):
         self._catch_up(range(upto + 1, self._store.last_id + 1))
 
     def _sort_steps(self, ids: list[int]) -> Generator[int, None, None]:
-        snapshot = set(ids)
         ordered = yield from self._ordered(ids)
-        store = self._store
         # Rows added while sorting go after the sorted ones; deleted ones go.
-        extra = [i for i in self._ids if i not in snapshot]
+        removed = self._job_removed
+        extra = [i for i in self._job_arrivals if i not in removed]
+        if removed:
+            ordered = [i for i in ordered if i not in removed]
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         old_ids = [self._ids[p.row()] if 0 <= p.row() < len(self._ids) else -1 for p in persistent]
-        self._ids = [i for i in ordered if store.get(i) is not None] + extra
+        if extra:
+            ordered.extend(extra)
+        self._ids = ordered
         self._index = None
         for pindex, flow_id in zip(persistent, old_ids, strict=True):
             row = self.row_of(flow_id) if flow_id >= 0 else None
@@ -439,29 +464,46 @@ class FlowTableModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
     def _ordered(self, ids: list[int]) -> Generator[int, None, list[int]]:
-        """Order ``ids`` by the current sort, in slices: sort runs of
-        SORT_CHUNK, then merge them; yields progress, returns the order."""
+        """Order ``ids`` by the current sort, in slices; yields progress and
+        returns the order.
+
+        Runs of SORT_CHUNK ids are sorted one per step, then merged a chunk
+        of output per step. Keys live in flat lists, never in per-row
+        tuples: a million tuples would cost a long pause just to free.
+        Sorting is stable, so equal keys keep id order (reversed when
+        descending).
+        """
         column, descending = self._sort_column, self._sort_order == Qt.SortOrder.DescendingOrder
         if column == Column.ID:
             ids.sort(reverse=descending)
             yield 100
             return ids
         key, store = sort_key(column), self._store
-        runs: list[list[tuple[Any, int]]] = []
-        for start in range(0, len(ids), SORT_CHUNK):
-            run = []
-            for flow_id in ids[start : start + SORT_CHUNK]:
-                flow = store.get(flow_id)
-                if flow is not None:
-                    run.append((key(flow), flow_id))
-            run.sort(reverse=descending)
-            runs.append(run)
-            yield start * 50 // max(len(ids), 1)
-        merged: list[int] = []
         total = max(len(ids), 1)
-        for item in heapq.merge(*runs, reverse=descending):
-            merged.append(item[1])
-            if len(merged) % SORT_CHUNK == 0:
-                yield 50 + len(merged) * 50 // total
-        yield 100
+        runs: list[tuple[list[Any], list[int]]] = []
+        for start in range(0, len(ids), SORT_CHUNK):
+            chunk = [i for i in ids[start : start + SORT_CHUNK] if store.get(i) is not None]
+            keys = [key(store.get(i)) for i in chunk]
+            order = sorted(range(len(chunk)), key=keys.__getitem__)
+            runs.append(([keys[j] for j in order], [chunk[j] for j in order]))
+            yield start * 50 // total
+        merged: list[int] = []
+        heap = [(run_keys[0], n, 0) for n, (run_keys, _) in enumerate(runs) if run_keys]
+        heapq.heapify(heap)
+        while heap:
+            for _ in range(SORT_CHUNK):
+                if not heap:
+                    break
+                _, n, pos = heap[0]
+                run_keys, run_ids = runs[n]
+                merged.append(run_ids[pos])
+                pos += 1
+                if pos < len(run_ids):
+                    heapq.heapreplace(heap, (run_keys[pos], n, pos))
+                else:
+                    heapq.heappop(heap)
+                    runs[n] = ([], [])
+            yield 50 + len(merged) * 50 // total
+        if descending:
+            merged.reverse()
         return merged
