@@ -23,7 +23,7 @@ APP_NAME = "inspector"
 SETTINGS_FILE = "settings.json"
 
 PERSISTED: dict[str, tuple[str, ...]] = {
-    "proxy": ("listen_host", "listen_port", "body_capture_limit"),
+    "proxy": ("listen_host", "listen_port", "body_capture_limit", "intercept_tls", "ignore_hosts"),
     "relay": ("flush_interval_ms", "capacity"),
 }
 
@@ -96,6 +96,11 @@ def _assign(target: ProxySettings | RelaySettings, name: str, value: Any) -> str
     return a problem description otherwise."""
     field = next(f for f in dataclasses.fields(target) if f.name == name)
     expected = type(getattr(target, name))
+    if expected is bool:
+        if not isinstance(value, bool):
+            return f"expected true or false, got {value!r}"
+        setattr(target, field.name, value)
+        return None
     if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
         return f"expected a whole number, got {value!r}"
     if expected is str and not isinstance(value, str):

@@ -70,6 +70,40 @@ class FlowFailed(FlowEvent):
     flow_id: int
 
 
+# Tunnel events: a CONNECT tunnel is a flow too (method CONNECT), so these
+# coalesce by its id like any flow event.
+
+
+@dataclass(slots=True)
+class TunnelOpened(FlowEvent):
+    flow_id: int
+
+
+@dataclass(slots=True)
+class TunnelTlsEstablished(FlowEvent):
+    """TLS is up on one side: ``side`` is ``client`` or ``upstream``."""
+
+    flow_id: int
+    side: str
+
+
+@dataclass(slots=True)
+class TunnelPassthrough(FlowEvent):
+    """The tunnel relays bytes untouched (ignored host, non-TLS protocol)."""
+
+    flow_id: int
+
+
+@dataclass(slots=True)
+class TunnelClosed(FlowEvent):
+    flow_id: int
+
+
+@dataclass(slots=True)
+class TunnelFailed(FlowEvent):
+    flow_id: int
+
+
 # Low-priority events.
 
 

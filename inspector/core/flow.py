@@ -70,6 +70,8 @@ class Request(Message):
 
     @property
     def url(self) -> str:
+        if self.method == "CONNECT":
+            return self.target
         if not self.host:
             return self.target
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -84,6 +86,32 @@ class Response(Message):
     reason: str = ""
 
 
+@dataclass(slots=True, frozen=True)
+class TlsInfo:
+    """One side of a TLS connection, for display."""
+
+    version: str
+    cipher: str
+    alpn: str | None = None
+    sni: str | None = None
+
+
+@dataclass(slots=True)
+class TunnelInfo:
+    """What a CONNECT flow became. ``mode`` is ``pending`` until the first
+    bytes decide: ``intercept`` (TLS terminated here), ``passthrough``
+    (TLS relayed untouched), ``http`` (plain HTTP parsed inside) or ``raw``
+    (bytes relayed both ways)."""
+
+    mode: str = "pending"
+    client_tls: TlsInfo | None = None
+    upstream_tls: TlsInfo | None = None
+    bytes_up: int = 0
+    """Client to server."""
+    bytes_down: int = 0
+    inner_flows: int = 0
+
+
 @dataclass(slots=True)
 class Flow:
     id: int
@@ -95,6 +123,10 @@ class Flow:
     upstream_addr: tuple[str, int] | None = None
     tunnel_id: int | None = None
     """The CONNECT flow this one travelled inside, if any."""
+    tunnel: TunnelInfo | None = None
+    """Set on CONNECT flows."""
+    upstream_tls: TlsInfo | None = None
+    """TLS details of the upstream connection, for https requests."""
 
     t_start: float = 0.0
     """Request head complete."""

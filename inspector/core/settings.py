@@ -37,6 +37,21 @@ class ProxySettings:
     so a stale connection is rarely picked."""
     upstream_max_idle_per_host: int = 16
 
+    intercept_tls: bool = True
+    """Decrypt CONNECT tunnels carrying TLS (with the local CA); when off,
+    or for ignored hosts, TLS tunnels pass through untouched."""
+    ignore_hosts: str = ""
+    """Patterns (``*.example.com``, ``host:8443``) whose tunnels pass through."""
+    insecure_upstream: bool = False
+    """Skip verification of upstream certificates (shown as a permanent
+    warning in the UI)."""
+    upstream_ca_file: str | None = None
+    """Extra CA certificates (PEM) to trust for upstream servers, on top of
+    the system store."""
+    tunnel_peek_timeout: float = 1.0
+    """How long to wait for a tunnel client's first bytes before deciding it
+    speaks a server-first protocol (SMTP, SSH) and relaying raw bytes."""
+
     shutdown_grace: float = 0.5
     """On stop, open connections get this long to finish before being aborted."""
 

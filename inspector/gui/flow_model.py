@@ -482,8 +482,9 @@ class FlowTableModel(QAbstractTableModel):
         total = max(len(ids), 1)
         runs: list[tuple[list[Any], list[int]]] = []
         for start in range(0, len(ids), SORT_CHUNK):
-            chunk = [i for i in ids[start : start + SORT_CHUNK] if store.get(i) is not None]
-            keys = [key(store.get(i)) for i in chunk]
+            flows = [f for f in map(store.get, ids[start : start + SORT_CHUNK]) if f is not None]
+            chunk = [f.id for f in flows]
+            keys = [key(f) for f in flows]
             order = sorted(range(len(chunk)), key=keys.__getitem__)
             runs.append(([keys[j] for j in order], [chunk[j] for j in order]))
             yield start * 50 // total

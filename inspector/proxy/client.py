@@ -26,12 +26,14 @@ from inspector.core.http_rules import (
     check_framing,
     check_head_size,
     parse_absolute_target,
+    split_authority,
 )
 from inspector.proxy import pages
 from inspector.proxy.context import EngineContext
 from inspector.proxy.errors import ClientError, ClientGone, ProxyError
 from inspector.proxy.forward import forward
-from inspector.proxy.stream import Stream, StreamClosed
+from inspector.proxy.stream import ByteStream, StreamClosed
+from inspector.proxy.tunnel import TunnelContext, open_tunnel
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +43,13 @@ LINGER_BYTES = 1024 * 1024
 
 
 class ClientConnection:
-    def __init__(self, ctx: EngineContext, stream: Stream) -> None:
+    def __init__(
+        self, ctx: EngineContext, stream: ByteStream, tunnel: TunnelContext | None = None
+    ) -> None:
         self.ctx = ctx
         self.stream = stream
+        self.tunnel = tunnel
+        """Set for the HTTP spoken inside a CONNECT tunnel."""
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
         self.busy = False
         """True while an exchange is under way (shutdown grants these grace)."""
@@ -186,6 +192,10 @@ class ClientConnection:
                 return False
         return h.their_state is h11.DONE
 
+    async def serve_inner(self, stream: ByteStream, tunnel: TunnelContext) -> None:
+        """Serve the HTTP spoken inside a tunnel, on ``stream``."""
+        await ClientConnection(self.ctx, stream, tunnel).run()
+
     # Writing
 
     @property
@@ -214,15 +224,22 @@ class ClientConnection:
         )
         target: Target | None = None
         refusal: ProxyError | None = None
+        tunnel = self.tunnel
         try:
             check_head_size(raw_headers, len(event.method) + len(event.target) + 10)
             if received > MAX_HEAD_SIZE and _head_size(event) > MAX_HEAD_SIZE:
                 raise MessageRejected(431, "request head larger than 64 KiB")
             check_framing(list(event.headers))
             if method == "CONNECT":
-                raise MessageRejected(501, "CONNECT tunnels are not supported")
-            if not target_text.startswith("/") and target_text != "*":
+                if tunnel is not None:
+                    raise MessageRejected(501, "CONNECT inside a tunnel is not supported")
+                request.host, request.port = split_authority(target_text, None)
+                request.scheme = "tunnel"
+            elif target_text.startswith("/") and tunnel is not None:
+                target = Target(tunnel.scheme, tunnel.host, tunnel.port, target_text)
+            elif not target_text.startswith("/") and target_text != "*":
                 target = parse_absolute_target(target_text)
+            if target is not None:
                 request.scheme, request.host = target.scheme, target.host
                 request.port, request.target = target.port, target.path
         except MessageRejected as exc:
@@ -231,19 +248,18 @@ class ClientConnection:
         flow = ctx.store.new_flow(self.stream.peername)
         flow.request = request
         flow.t_start = time.time()
+        if tunnel is not None:
+            flow.tunnel_id = tunnel.flow_id
+            tunnel.info.inner_flows += 1
         ctx.sink.emit(FlowCreated(flow.id))
 
         if refusal is not None:
             return await self.fail(flow, refusal, close=True)
+        if method == "CONNECT":
+            await open_tunnel(self, flow)
+            return False
         if target is None:
             return await self._serve_help(flow)
-        if target.scheme != "http":
-            return await self.fail(
-                flow,
-                ClientError(
-                    501, "unsupported", "https:// URLs must be sent through a CONNECT tunnel"
-                ),
-            )
         try:
             return await forward(self, flow, event, target)
         except ProxyError as exc:

@@ -24,6 +24,7 @@ from inspector.core.events import (
     FlowFinished,
     FlowRequestHead,
     FlowResponseHead,
+    TunnelTlsEstablished,
     WarningRaised,
 )
 from inspector.core.flow import Flow, FlowState, Response
@@ -102,6 +103,11 @@ async def _start(
             conn = await pool.connect(key)
             flow.t_upstream_connected = time.time()
         flow.upstream_addr = conn.address
+        flow.upstream_tls = conn.tls
+        tunnel = client.tunnel
+        if tunnel is not None and conn.tls is not None and tunnel.info.upstream_tls is None:
+            tunnel.info.upstream_tls = conn.tls
+            client.ctx.sink.emit(TunnelTlsEstablished(tunnel.flow_id, "upstream"))
         try:
             await conn.send(out)
             if has_body:

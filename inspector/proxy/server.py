@@ -25,6 +25,7 @@ from inspector.proxy.client import ClientConnection
 from inspector.proxy.context import EngineContext
 from inspector.proxy.errors import ListenError
 from inspector.proxy.stream import Stream
+from inspector.proxy.tunnel import HostFilter, ServerContexts
 from inspector.proxy.upstream import Resolver, UpstreamPool
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,14 @@ class ProxyServer:
         store: FlowStore,
         sink: EventSink,
         resolver: Resolver | None = None,
+        certs: ServerContexts | None = None,
+        ignore: HostFilter | None = None,
     ) -> None:
         self.settings = settings
         pool = UpstreamPool(settings, self.is_self, resolver)
-        self.ctx = EngineContext(settings=settings, store=store, sink=sink, pool=pool)
+        self.ctx = EngineContext(settings=settings, store=store, sink=sink, pool=pool, certs=certs)
+        if ignore is not None:
+            self.ctx.ignore = ignore
         self._server: asyncio.Server | None = None
         self._clients: dict[ClientConnection, asyncio.Task[None]] = {}
         self._bound: list[tuple[str, int]] = []

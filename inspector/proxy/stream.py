@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import Protocol
 
 HIGH_WATER = 256 * 1024
 READ_SIZE = 64 * 1024
@@ -24,6 +25,29 @@ READ_SIZE = 64 * 1024
 
 class StreamClosed(ConnectionError):
     """The peer went away, or the stream was closed locally."""
+
+
+class ByteStream(Protocol):
+    """What the engine needs of a connection: a TCP ``Stream``, or a
+    ``TlsStream`` layered over one."""
+
+    peername: tuple[str, int]
+    sockname: tuple[str, int]
+
+    @property
+    def buffered(self) -> int: ...
+    @property
+    def at_eof(self) -> bool: ...
+    @property
+    def is_closing(self) -> bool: ...
+    async def wait_readable(self) -> None: ...
+    async def read(self, max_bytes: int = READ_SIZE) -> bytes: ...
+    def write(self, data: bytes) -> None: ...
+    async def drain(self) -> None: ...
+    async def send(self, data: bytes) -> None: ...
+    def write_eof(self) -> None: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
 
 
 class Stream(asyncio.Protocol):
@@ -117,6 +141,21 @@ class Stream(asyncio.Protocol):
                 # A cancelled waiter may unwind after a new one was set.
                 if self._read_waiter is waiter:
                     self._read_waiter = None
+
+    def peek(self) -> bytes:
+        """Everything buffered, without consuming it."""
+        if len(self._chunks) > 1:
+            joined = b"".join(self._chunks)
+            self._chunks.clear()
+            self._chunks.append(joined)
+        return self._chunks[0] if self._chunks else b""
+
+    def unread(self, data: bytes) -> None:
+        """Put ``data`` back in front of the buffer (bytes a parser read
+        ahead, such as a ClientHello sent in the same write as CONNECT)."""
+        if data:
+            self._chunks.appendleft(bytes(data))
+            self._buffered += len(data)
 
     async def read(self, max_bytes: int = READ_SIZE) -> bytes:
         """Up to ``max_bytes`` bytes; ``b""`` once the peer has closed."""

@@ -12,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import cast
 
 import h11
 
+from inspector.core.flow import TlsInfo
 from inspector.core.http_rules import MAX_HEAD_SIZE
 from inspector.core.settings import ProxySettings
 from inspector.proxy.errors import UpstreamError
-from inspector.proxy.stream import Stream
+from inspector.proxy.stream import ByteStream, Stream, StreamClosed
+from inspector.proxy.tls import TlsError, TlsStream
+from inspector.proxy.upstream_tls import upstream_context
 
 PoolKey = tuple[str, str, int]
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -29,10 +33,17 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 class UpstreamConnection:
-    def __init__(self, key: PoolKey, stream: Stream, address: tuple[str, int]) -> None:
+    def __init__(
+        self,
+        key: PoolKey,
+        stream: ByteStream,
+        address: tuple[str, int],
+        tls: TlsInfo | None = None,
+    ) -> None:
         self.key = key
         self.stream = stream
         self.address = address
+        self.tls = tls
         self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_SIZE)
         self.idle_since = 0.0
         self.exchanges = 0
@@ -98,6 +109,7 @@ class UpstreamPool:
         self._settings = settings
         self._is_self = is_self or (lambda host, port: False)
         self._resolve = resolver or resolve
+        self._tls_context: ssl.SSLContext | None = None
         self._idle: dict[PoolKey, list[UpstreamConnection]] = {}
         self._active: set[UpstreamConnection] = set()
 
@@ -166,31 +178,76 @@ class UpstreamPool:
             conn.close()
         self._active.clear()
 
-    async def connect(self, key: PoolKey) -> UpstreamConnection:
-        """Open a new connection: resolve, refuse loops, connect.
+    @property
+    def tls_context(self) -> ssl.SSLContext:
+        """Built on first use: loading the trust store costs milliseconds."""
+        if self._tls_context is None:
+            self._tls_context = upstream_context(self._settings)
+        return self._tls_context
 
-        Raises UpstreamError: 502 on DNS failure or refusal, 504 on timeout,
-        508 when the address is the proxy's own listening socket.
+    async def connect(self, key: PoolKey) -> UpstreamConnection:
+        """Open a new connection: resolve, refuse loops, connect, and for
+        https handshake with the upstream's certificate verified.
+
+        Raises UpstreamError: 502 on DNS failure, refusal or a TLS failure,
+        504 on timeout, 508 when the address is the proxy's own.
         """
-        _scheme, host, port = key
+        scheme, host, port = key
+        settings = self._settings
         try:
-            async with asyncio.timeout(self._settings.connect_timeout):
-                addresses = await self._resolve(host, port)
-                for ip in addresses:
-                    if self._is_self(ip, port):
-                        raise UpstreamError(
-                            508, "loop", f"{host}:{port} is this proxy itself (request loop)"
-                        )
-                stream, address = await _connect_any(addresses, host, port)
+            async with asyncio.timeout(settings.connect_timeout):
+                stream, address = await self.open_raw(host, port)
+                if scheme != "https":
+                    conn = UpstreamConnection(key, stream, address)
+                else:
+                    conn = await self._handshake(key, stream, address)
         except TimeoutError:
             raise UpstreamError(
                 504,
                 "connect-timeout",
-                f"connecting to {host}:{port} timed out after {self._settings.connect_timeout:g} s",
+                f"connecting to {host}:{port} timed out after {settings.connect_timeout:g} s",
             ) from None
-        conn = UpstreamConnection(key, stream, address)
         self._active.add(conn)
         return conn
+
+    async def open_raw(self, host: str, port: int) -> tuple[Stream, tuple[str, int]]:
+        """A plain TCP stream to ``host:port`` (tunnels relay over these).
+        Raises UpstreamError as ``connect`` does; no timeout of its own."""
+        addresses = await self._resolve(host, port)
+        for ip in addresses:
+            if self._is_self(ip, port):
+                raise UpstreamError(
+                    508, "loop", f"{host}:{port} is this proxy itself (request loop)"
+                )
+        return await _connect_any(addresses, host, port)
+
+    async def _handshake(
+        self, key: PoolKey, raw: Stream, address: tuple[str, int]
+    ) -> UpstreamConnection:
+        _scheme, host, port = key
+        tls = TlsStream.client(raw, self.tls_context, host)
+        try:
+            await tls.handshake()
+        except TlsError as exc:
+            raw.abort()
+            if exc.verify_message or exc.reason == "CERTIFICATE_VERIFY_FAILED":
+                why = exc.verify_message or exc.reason
+                raise UpstreamError(
+                    502, "upstream-cert", f"the certificate of {host}:{port} is not valid: {why}"
+                ) from None
+            raise UpstreamError(
+                502,
+                "upstream-tls",
+                f"TLS handshake with {host}:{port} failed: {exc.reason or exc}",
+            ) from None
+        except StreamClosed:
+            raw.abort()
+            raise UpstreamError(
+                502, "upstream-tls", f"{host}:{port} closed the connection during the TLS handshake"
+            ) from None
+        details = tls.details()
+        info = TlsInfo(details.version, details.cipher, details.alpn, host)
+        return UpstreamConnection(key, tls, address, info)
 
 
 async def resolve(host: str, port: int) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from inspector.core.settings import ProxySettings
 from inspector.core.sinks import ListSink
 from inspector.core.store import FlowStore
 from inspector.proxy.server import ProxyServer
+from inspector.proxy.tunnel import HostFilter, ServerContexts
 from inspector.proxy.upstream import Resolver
 
 
@@ -46,9 +48,15 @@ async def _default_handler(req: Received) -> Reply:
 class Origin:
     """An HTTP/1.1 origin server on 127.0.0.1 port 0."""
 
-    def __init__(self, handler: Handler = _default_handler, keep_bodies: bool = True) -> None:
+    def __init__(
+        self,
+        handler: Handler = _default_handler,
+        keep_bodies: bool = True,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.handler = handler
         self.keep_bodies = keep_bodies
+        self.tls = tls
         self.connections = 0
         self.requests: list[Received] = []
         self._server: asyncio.Server | None = None
@@ -56,7 +64,7 @@ class Origin:
         self.port = 0
 
     async def __aenter__(self) -> Origin:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -69,7 +77,8 @@ class Origin:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -256,14 +265,17 @@ class Proxy:
 
 @contextlib.asynccontextmanager
 async def running_proxy(
-    resolver: Resolver | None = None, **overrides: object
+    resolver: Resolver | None = None,
+    certs: ServerContexts | None = None,
+    ignore: HostFilter | None = None,
+    **overrides: object,
 ) -> AsyncIterator[Proxy]:
     settings = ProxySettings(listen_host="127.0.0.1", listen_port=0)
     for name, value in overrides.items():
         setattr(settings, name, value)
     store = FlowStore()
     sink = ListSink()
-    server = ProxyServer(settings, store, sink, resolver)
+    server = ProxyServer(settings, store, sink, resolver, certs, ignore)
     await server.start()
     try:
         yield Proxy(server, store, sink)

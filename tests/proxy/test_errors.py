@@ -224,14 +224,3 @@ def test_origin_form_request_gets_the_help_page() -> None:
             client.close()
 
     run(scenario())
-
-
-def test_https_absolute_form_without_connect_is_501() -> None:
-    async def scenario() -> None:
-        async with running_proxy() as proxy:
-            client = await proxy.client()
-            answer = await client.request("GET", "https://example.test/")
-            assert answer.status == 501
-            client.close()
-
-    run(scenario())
