@@ -8,6 +8,7 @@ functions are pure: headers in, a verdict out.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -38,6 +39,9 @@ HOP_BY_HOP = frozenset(
 )
 
 
+_HOP_LENGTHS = frozenset(len(name) for name in HOP_BY_HOP)
+
+
 class MessageRejected(Exception):
     """A message the proxy refuses, with the status to answer and why."""
 
@@ -50,8 +54,8 @@ class MessageRejected(Exception):
 def check_framing(headers: Headers) -> None:
     """Refuse ambiguous message framing (RFC 9112 sections 6.1 and 6.3).
 
-    ``headers`` are as h11 hands them over: names lowercased, values
-    stripped. Raises MessageRejected(400) on:
+    ``headers`` are raw ``(name, value)`` pairs in any case. Raises
+    MessageRejected(400) on:
 
     - Content-Length together with Transfer-Encoding: "A server MAY reject a
       request that contains both Content-Length and Transfer-Encoding" and a
@@ -67,7 +71,10 @@ def check_framing(headers: Headers) -> None:
     content_length: bytes | None = None
     transfer_encoding: list[bytes] = []
     for name, value in headers:
-        if name == b"content-length":
+        # Only two names matter; comparing lengths first keeps the common
+        # case (a dozen other headers) to one len() each.
+        size = len(name)
+        if size == 14 and name.lower() == b"content-length":
             for part in value.split(b","):
                 part = part.strip()
                 if not part.isdigit() or not part.isascii():
@@ -75,7 +82,7 @@ def check_framing(headers: Headers) -> None:
                 if content_length is not None and part != content_length:
                     raise MessageRejected(400, "conflicting Content-Length values")
                 content_length = part
-        elif name == b"transfer-encoding":
+        elif size == 17 and name.lower() == b"transfer-encoding":
             if not value.isascii():
                 raise MessageRejected(400, "non-ASCII Transfer-Encoding")
             transfer_encoding.extend(
@@ -90,6 +97,26 @@ def check_framing(headers: Headers) -> None:
             # h11 decodes only plain chunked; anything layered under it would
             # be forwarded re-framed and misread by the next hop.
             raise MessageRejected(501, "only Transfer-Encoding: chunked is supported")
+
+
+def has_body(headers: Headers) -> bool:
+    """Whether a request's framing announces a body."""
+    for name, value in headers:
+        size = len(name)
+        if size == 17 and name.lower() == b"transfer-encoding":
+            return True
+        if size == 14 and name.lower() == b"content-length" and value.strip() != b"0":
+            return True
+    return False
+
+
+def find_header(headers: Headers, lower_name: bytes) -> bytes | None:
+    """The first value of ``lower_name`` (given in lower case)."""
+    size = len(lower_name)
+    for name, value in headers:
+        if len(name) == size and name.lower() == lower_name:
+            return value
+    return None
 
 
 def check_head_size(headers: Headers, request_line_length: int) -> None:
@@ -108,10 +135,15 @@ def forwardable_headers(raw_headers: Headers) -> Headers:
     mirrors the incoming one.
     """
     named: set[bytes] = set()
+    hop = False
     for name, value in raw_headers:
-        if name.lower() == b"connection":
-            named.update(token.strip().lower() for token in value.split(b","))
-    if not named and not any(name.lower() in HOP_BY_HOP for name, _ in raw_headers):
+        if len(name) in _HOP_LENGTHS:
+            lower = name.lower()
+            if lower in HOP_BY_HOP:
+                hop = True
+                if lower == b"connection":
+                    named.update(token.strip().lower() for token in value.split(b","))
+    if not hop:
         return raw_headers
     drop = set(HOP_BY_HOP) | named
     drop.discard(b"content-length")
@@ -158,6 +190,7 @@ def parse_absolute_target(target: str) -> Target:
     return Target(scheme, host, port, path)
 
 
+@functools.lru_cache(maxsize=4096)
 def split_authority(authority: str, default_port: int | None) -> tuple[str, int]:
     """Split ``host[:port]`` (IPv6 literals in brackets). Raises
     MessageRejected(400) on an empty host, a bad port or a bad literal."""

@@ -35,7 +35,11 @@ class ProxySettings:
     """Pooled upstream connections idle longer than this are closed. Shorter
     than the usual server keep-alive (nginx 75 s, Apache 5 s is the outlier),
     so a stale connection is rarely picked."""
-    upstream_max_idle_per_host: int = 16
+    upstream_max_idle_per_host: int = 128
+    """Idle connections kept per (scheme, host, port). Must exceed the
+    client concurrency a host sees, or a burst returns more connections than
+    the pool keeps and the next burst reconnects (measured: 16 here cost
+    a third of throughput at 50 concurrent clients)."""
 
     intercept_tls: bool = True
     """Decrypt CONNECT tunnels carrying TLS (with the local CA); when off,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, overload
 
 import h11
 
+from inspector.core import http_rules
 from inspector.core.capture import BodyCapture
 from inspector.core.events import (
     BytesTransferred,
@@ -28,7 +29,13 @@ from inspector.core.events import (
     WarningRaised,
 )
 from inspector.core.flow import Flow, FlowState, Response
-from inspector.core.http_rules import MessageRejected, Target, check_framing, forwardable_headers
+from inspector.core.http_rules import (
+    MessageRejected,
+    Target,
+    check_framing,
+    find_header,
+    forwardable_headers,
+)
 from inspector.proxy.errors import ClientError, UpstreamError
 from inspector.proxy.stream import StreamClosed
 from inspector.proxy.upstream import PoolKey, UpstreamConnection
@@ -48,7 +55,7 @@ async def forward(client: ClientConnection, flow: Flow, event: h11.Request, targ
     """
     ctx = client.ctx
     headers = forwardable_headers(flow.request.headers)
-    if flow.request.header(b"host") is None:
+    if find_header(flow.request.headers, b"host") is None:
         headers = [(b"Host", _authority(target).encode("ascii")), *headers]
     try:
         out = h11.Request(
@@ -62,7 +69,8 @@ async def forward(client: ClientConnection, flow: Flow, event: h11.Request, targ
         conn, response = await _start(client, flow, out, (target.scheme, target.host, target.port))
         ctx.sink.emit(FlowRequestHead(flow.id))
         if response is None:
-            expects_continue = _expects_continue(event)
+            expect = find_header(flow.request.headers, b"expect")
+            expects_continue = expect is not None and expect.lower() == b"100-continue"
             response = await _send_body_and_read_head(client, conn, flow, expects_continue)
         flow.t_response_start = time.time()
         keep_alive = await _relay_response(client, conn, flow, response)
@@ -95,7 +103,7 @@ async def _start(
     response byte is retried once on a fresh connection.
     """
     pool = client.ctx.pool
-    has_body = _has_body(out)
+    has_body = http_rules.has_body(out.headers.raw_items())
     for attempt in (1, 2):
         conn = pool.checkout(key) if attempt == 1 else None
         reused = conn is not None
@@ -252,21 +260,28 @@ async def _head_or_error(
 async def _relay_response(
     client: ClientConnection, conn: UpstreamConnection, flow: Flow, event: h11.Response
 ) -> bool:
-    """Send the response head and stream the body to the client."""
+    """Send the response head and stream the body to the client.
+
+    Whatever the upstream already sent is written in one go: the head, the
+    body and its end usually arrive in one read, and writing them together
+    saves a system call per request. Nothing is held back while waiting for
+    more, so streaming stays live.
+    """
     ctx = client.ctx
+    raw_headers = event.headers.raw_items()
     try:
-        check_framing(list(event.headers))
+        check_framing(raw_headers)
     except MessageRejected as exc:
         raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
-    raw_headers = event.headers.raw_items()
     response = Response(
         status=event.status_code,
         reason=event.reason.decode("latin-1"),
         version=event.http_version.decode("ascii", "replace"),
         headers=raw_headers,
     )
+    to_client = client.h11
     try:
-        head = client.h11.send(
+        head = to_client.send(
             h11.Response(
                 status_code=event.status_code,
                 headers=forwardable_headers(raw_headers),
@@ -276,23 +291,30 @@ async def _relay_response(
     except h11.LocalProtocolError as exc:
         raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
     flow.response = response
-    if head:
-        await client.send(head)
     flow.state = FlowState.STREAMING
     ctx.sink.emit(FlowResponseHead(flow.id))
 
+    pending: list[bytes] = [head] if head else []
     capture = BodyCapture(ctx.settings.body_capture_limit)
     timeout = ctx.settings.response_head_timeout
     next_progress = PROGRESS_STEP
     try:
         while True:
             try:
-                item = await conn.next_event(timeout)
+                item = conn.poll()
+                if item is None:
+                    if pending:
+                        await client.send(b"".join(pending))
+                        pending.clear()
+                    await conn.fill(timeout)
+                    continue
             except TimeoutError:
                 raise UpstreamError(
                     504, "body-timeout", f"upstream stalled for {timeout:g} s mid-body"
                 ) from None
             except (h11.RemoteProtocolError, StreamClosed):
+                if pending:
+                    await client.send(b"".join(pending))
                 raise UpstreamError(
                     502,
                     "truncated",
@@ -301,38 +323,23 @@ async def _relay_response(
             if isinstance(item, h11.Data):
                 capture.add(item.data)
                 response.body_size = capture.size
-                data = client.h11.send(h11.Data(data=item.data))
+                data = to_client.send(h11.Data(data=item.data))
                 if data:
-                    await client.send(data)
+                    pending.append(data)
                 if capture.size >= next_progress:
                     next_progress = capture.size + PROGRESS_STEP
                     ctx.sink.emit(BytesTransferred("progress", str(flow.id), capture.size))
             elif isinstance(item, h11.EndOfMessage):
-                data = client.h11.send(h11.EndOfMessage())
+                data = to_client.send(h11.EndOfMessage())
                 if data:
-                    await client.send(data)
+                    pending.append(data)
+                if pending:
+                    await client.send(b"".join(pending))
                 break
     finally:
         response.body, response.body_size = capture.value(), capture.size
         response.body_truncated = capture.truncated
     return True
-
-
-def _has_body(event: h11.Request) -> bool:
-    """Whether the request's framing announces a body (h11 normalized the
-    header names to lower case)."""
-    for name, value in event.headers:
-        if name == b"transfer-encoding":
-            return True
-        if name == b"content-length" and value != b"0":
-            return True
-    return False
-
-
-def _expects_continue(event: h11.Request) -> bool:
-    return any(
-        name == b"expect" and value.lower() == b"100-continue" for name, value in event.headers
-    )
 
 
 def _authority(target: Target) -> str:

@@ -40,8 +40,8 @@ class ByteStream(Protocol):
     def at_eof(self) -> bool: ...
     @property
     def is_closing(self) -> bool: ...
-    async def wait_readable(self) -> None: ...
-    async def read(self, max_bytes: int = READ_SIZE) -> bytes: ...
+    async def wait_readable(self, deadline: float | None = None) -> None: ...
+    async def read(self, max_bytes: int = READ_SIZE, deadline: float | None = None) -> bytes: ...
     def write(self, data: bytes) -> None: ...
     async def drain(self) -> None: ...
     async def send(self, data: bytes) -> None: ...
@@ -53,6 +53,7 @@ class ByteStream(Protocol):
 class Stream(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._eof = False
@@ -70,6 +71,7 @@ class Stream(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self._loop = asyncio.get_running_loop()
         peer = transport.get_extra_info("peername")
         if peer:
             self.peername = (peer[0], peer[1])
@@ -130,14 +132,24 @@ class Stream(asyncio.Protocol):
     def is_closing(self) -> bool:
         return self._lost or self.transport is None or self.transport.is_closing()
 
-    async def wait_readable(self) -> None:
-        """Return once data is buffered or the peer closed."""
+    async def wait_readable(self, deadline: float | None = None) -> None:
+        """Return once data is buffered or the peer closed; TimeoutError
+        once the loop clock passes ``deadline``.
+
+        The timer exists only while actually waiting: most reads find data
+        already buffered, and an ``asyncio.timeout()`` around every read
+        cost several microseconds per request on the hot path.
+        """
         while not self._chunks and not self._eof:
-            waiter = asyncio.get_running_loop().create_future()
+            loop = self._loop or asyncio.get_running_loop()
+            waiter = loop.create_future()
             self._read_waiter = waiter
+            timer = None if deadline is None else loop.call_at(deadline, _expire, waiter)
             try:
                 await waiter
             finally:
+                if timer is not None:
+                    timer.cancel()
                 # A cancelled waiter may unwind after a new one was set.
                 if self._read_waiter is waiter:
                     self._read_waiter = None
@@ -157,12 +169,13 @@ class Stream(asyncio.Protocol):
             self._chunks.appendleft(bytes(data))
             self._buffered += len(data)
 
-    async def read(self, max_bytes: int = READ_SIZE) -> bytes:
-        """Up to ``max_bytes`` bytes; ``b""`` once the peer has closed."""
+    async def read(self, max_bytes: int = READ_SIZE, deadline: float | None = None) -> bytes:
+        """Up to ``max_bytes`` bytes; ``b""`` once the peer has closed;
+        TimeoutError when nothing arrives before ``deadline`` (loop time)."""
         if not self._chunks:
             if self._eof:
                 return b""
-            await self.wait_readable()
+            await self.wait_readable(deadline)
             if not self._chunks:
                 return b""
         chunk = self._chunks.popleft()
@@ -218,3 +231,8 @@ class Stream(asyncio.Protocol):
         if self._lost_exc is not None:
             return f"connection lost: {self._lost_exc}"
         return "connection closed"
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())

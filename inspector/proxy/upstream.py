@@ -23,7 +23,7 @@ from inspector.core.flow import TlsInfo
 from inspector.core.http_rules import MAX_HEAD_SIZE
 from inspector.core.settings import ProxySettings
 from inspector.proxy.errors import UpstreamError
-from inspector.proxy.stream import ByteStream, Stream, StreamClosed
+from inspector.proxy.stream import READ_SIZE, ByteStream, Stream, StreamClosed
 from inspector.proxy.tls import TlsError, TlsStream
 from inspector.proxy.upstream_tls import upstream_context
 
@@ -46,6 +46,7 @@ class UpstreamConnection:
         self.tls = tls
         self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_SIZE)
         self.idle_since = 0.0
+        self._loop = asyncio.get_running_loop()
         self.exchanges = 0
         self.received_any = False
         """Whether any response byte arrived in the current exchange."""
@@ -62,16 +63,26 @@ class UpstreamConnection:
         h11.RemoteProtocolError on malformed or truncated input.
         """
         while True:
-            event = self.h11.next_event()
-            if event is h11.PAUSED:
-                raise h11.RemoteProtocolError("response data after the end of the exchange")
-            if event is not h11.NEED_DATA:
-                return cast(h11.Event, event)
-            async with asyncio.timeout(timeout):
-                data = await self.stream.read()
-            if data:
-                self.received_any = True
-            self.h11.receive_data(data)
+            event = self.poll()
+            if event is not None:
+                return event
+            await self.fill(timeout)
+
+    def poll(self) -> h11.Event | None:
+        """The next event if it can be had without reading, else None."""
+        event = self.h11.next_event()
+        if event is h11.NEED_DATA:
+            return None
+        if event is h11.PAUSED:
+            raise h11.RemoteProtocolError("response data after the end of the exchange")
+        return cast(h11.Event, event)
+
+    async def fill(self, timeout: float) -> None:
+        """Read once from the upstream into the parser (b"" at EOF)."""
+        data = await self.stream.read(READ_SIZE, self._loop.time() + timeout)
+        if data:
+            self.received_any = True
+        self.h11.receive_data(data)
 
     def finish_cycle(self) -> bool:
         """After a complete exchange: ready the state machine for the next
