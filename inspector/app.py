@@ -33,11 +33,16 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from inspector import selftest
+from inspector.core import gcpolicy, onboarding
+from inspector.core.ca import CAError
+from inspector.core.certs import CertStore
 from inspector.core.config import ConfigError, load_settings, save_settings
+from inspector.core.events import CAFailed
 from inspector.core.naive_relay import NaiveRelay
 from inspector.core.relay import Relay, RelayLimits
 from inspector.core.settings import Settings
 from inspector.core.store import FlowStore
+from inspector.gui.ca_dialog import CADialog
 from inspector.gui.controller import ProxyController
 from inspector.gui.main_window import MainWindow
 from inspector.gui.relay_bridge import NaiveRelayBridge, RelayBridge
@@ -99,7 +104,11 @@ class DesktopApp:
         else:
             self.host = EngineHost()
             self.host.start()
-        self.controller = ProxyController(self.host, self.store, self.relay, self.settings.proxy)
+        self.certs = self._load_certs()
+        self.controller = ProxyController(
+            self.host, self.store, self.relay, self.settings.proxy, self.certs
+        )
+        self._ca_dialog: CADialog | None = None
 
         icon_path = resource("inspector.svg")
         icon = QIcon(str(icon_path)) if icon_path is not None else None
@@ -112,6 +121,9 @@ class DesktopApp:
         self.window.on_quit = self.quit
         self.window.on_settings = self.open_settings
         self.window.on_toggle_proxy = self._toggle_proxy_soon
+        self.window.on_ca = self.open_ca_dialog
+        self.window.ca_action.setEnabled(self.certs is not None)
+        self._show_insecure_warning()
         self.bridge.batch_ready.connect(self.window.apply_batch)
         for problem in options.problems:
             self.window.statusBar().showMessage(problem, 10_000)
@@ -157,6 +169,8 @@ class DesktopApp:
         except Exception as exc:
             log.warning("stopping the proxy: %s", exc)
         self.host.stop()
+        if self.certs is not None:
+            self.certs.close()
         self.tasks.cancel_all()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.window.hide()
@@ -202,6 +216,10 @@ class DesktopApp:
         self.settings.proxy.body_capture_limit = new.proxy.body_capture_limit
         self.settings.relay.flush_interval_ms = new.relay.flush_interval_ms
         self.settings.relay.capacity = new.relay.capacity
+        self.settings.proxy.intercept_tls = new.proxy.intercept_tls
+        self.settings.proxy.ignore_hosts = new.proxy.ignore_hosts
+        self.settings.proxy.insecure_upstream = new.proxy.insecure_upstream
+        self._show_insecure_warning()
         if isinstance(self.bridge, RelayBridge):
             self.bridge.set_interval(new.relay.flush_interval_ms)
         if self.options.persist:
@@ -217,6 +235,35 @@ class DesktopApp:
             self.open_settings(f"{exc}. Pick another port.")
             return
         self.window.statusBar().showMessage(f"Proxy restarted on {address}", 5000)
+
+    def _load_certs(self) -> CertStore | None:
+        """The CA (created on first start). If it cannot be used, the
+        problem is shown as a critical event and HTTPS passes through."""
+        try:
+            return CertStore.load_or_create(self.options.confdir)
+        except CAError as exc:
+            self.relay.emit(CAFailed(f"{exc}; HTTPS will pass through undecrypted"))
+            return None
+
+    def _show_insecure_warning(self) -> None:
+        insecure = self.settings.proxy.insecure_upstream
+        self.window.set_warning(
+            "Upstream certificates are NOT verified (insecure upstream)" if insecure else ""
+        )
+
+    def open_ca_dialog(self) -> None:
+        if self.certs is None:
+            return
+        if self._ca_dialog is None:
+            self._ca_dialog = CADialog(self.certs, onboarding.URL, self.window)
+            self._ca_dialog.exported.connect(
+                lambda path: self.window.statusBar().showMessage(
+                    f"CA certificate saved to {path}", 5000
+                )
+            )
+        self._ca_dialog.show()
+        self._ca_dialog.raise_()
+        self._ca_dialog.activateWindow()
 
     # Selftest
 
@@ -269,7 +316,7 @@ async def _close_server(server: asyncio.Server) -> None:
 
 def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
     """Settings for the app: persisted ones, overridden by the command line."""
-    from inspector.cli import parse_listen
+    from inspector.cli import apply_https_options, parse_listen
     from inspector.core.config import config_dir
 
     selftest_mode = bool(args.selftest)
@@ -282,6 +329,7 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
     if selftest_mode:
         settings.proxy.listen_host, settings.proxy.listen_port = "127.0.0.1", 0
     settings.proxy.allow_remote = args.allow_remote or settings.proxy.allow_remote
+    apply_https_options(settings.proxy, args)
     if args.flush_ms is not None:
         settings.relay.flush_interval_ms = args.flush_ms
     return Options(
@@ -298,6 +346,7 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
 
 
 def run(options: Options) -> int:
+    gcpolicy.install()
     if options.selftest:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     qt_app = QApplication.instance() or QApplication([sys.argv[0]])

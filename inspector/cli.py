@@ -1,5 +1,5 @@
 """Command line entry point: parses arguments and hands over to a
-composition root (headless or the desktop app)."""
+composition root (headless or the desktop app), or runs ``inspector ca``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import asyncio
 import ipaddress
 import logging
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from inspector import __version__
+from inspector.core.config import config_dir
+from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.http_rules import MessageRejected, split_authority
 from inspector.core.settings import ProxySettings
 
@@ -20,18 +23,22 @@ DEFAULT_LISTEN = "127.0.0.1:8080"
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """One line on stderr and exit 2, not a usage dump."""
-        self.exit(2, f"inspector: {message} (see inspector --help)\n")
+        self.exit(2, f"inspector: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="inspector", description="Inspector: an HTTP/HTTPS debugging proxy.")
+    parser = _Parser(
+        prog="inspector",
+        description="Inspector: an HTTP/HTTPS debugging proxy. "
+        "'inspector ca path|export' manages its certificate authority.",
+    )
     parser.add_argument("--version", action="version", version=f"inspector {__version__}")
     parser.add_argument("--headless", action="store_true", help="run the proxy without a window")
     parser.add_argument(
         "--listen",
         metavar="HOST:PORT",
-        default="127.0.0.1:8080",
-        help="address to listen on (default 127.0.0.1:8080; port 0 picks a free port)",
+        default=None,
+        help=f"address to listen on (default {DEFAULT_LISTEN}; port 0 picks a free port)",
     )
     parser.add_argument(
         "--allow-remote",
@@ -39,20 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow a non-loopback listen address (anyone who can reach it can use the proxy)",
     )
     parser.add_argument(
-        "-q", "--quiet", action="store_true", help="headless: do not print finished flows"
-    )
-    parser.add_argument(
-        "--body-limit",
-        metavar="MIB",
-        type=float,
-        default=8.0,
-        help="MiB of each body kept for display (default 8); the rest streams through",
-    )
-    parser.add_argument(
-        "--stats",
-        metavar="SECONDS",
-        type=float,
-        help="headless: print the event relay's metrics every SECONDS",
+        "--confdir",
+        metavar="DIR",
+        help="configuration directory holding the CA and settings "
+        "(default: $INSPECTOR_HOME or the user config directory)",
     )
     parser.add_argument(
         "--relay",
@@ -61,12 +58,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="event delivery: batched and coalesced (default), or every event at once "
         "(for comparison)",
     )
-    gui = parser.add_argument_group("desktop app")
-    gui.add_argument(
-        "--confdir",
-        metavar="DIR",
-        help="configuration directory (default: $INSPECTOR_HOME or the user config directory)",
+    https = parser.add_argument_group("HTTPS")
+    https.add_argument(
+        "--no-intercept", action="store_true", help="relay HTTPS tunnels without decrypting them"
     )
+    https.add_argument(
+        "--ignore-hosts",
+        metavar="PATTERN[,PATTERN...]",
+        help="hosts whose HTTPS passes through untouched (localhost, *.example.com, host:8443)",
+    )
+    https.add_argument(
+        "--insecure-upstream",
+        action="store_true",
+        help="do not verify upstream server certificates (dangerous)",
+    )
+    https.add_argument(
+        "--upstream-ca", metavar="FILE", help="also trust the CA certificates in FILE (PEM)"
+    )
+    headless = parser.add_argument_group("headless mode")
+    headless.add_argument("-q", "--quiet", action="store_true", help="do not print finished flows")
+    headless.add_argument(
+        "--body-limit",
+        metavar="MIB",
+        type=float,
+        default=8.0,
+        help="MiB of each body kept (default 8); the rest streams through",
+    )
+    headless.add_argument(
+        "--stats", metavar="SECONDS", type=float, help="print the event relay's metrics"
+    )
+    gui = parser.add_argument_group("desktop app")
     gui.add_argument(
         "--engine-loop",
         choices=("thread", "qasync"),
@@ -81,6 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="start offscreen, send test traffic through the proxy, check the table, exit",
     )
     gui.add_argument("--screenshot", metavar="PATH", help="with --selftest: save the window")
+    return parser
+
+
+def build_ca_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="inspector ca", description="Inspector's certificate authority.")
+    parser.add_argument("--confdir", metavar="DIR", help="configuration directory")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("path", help="print the CA certificate's path (creating the CA if needed)")
+    export = commands.add_parser("export", help="write the CA certificate (never its key) to FILE")
+    export.add_argument("--der", action="store_true", help="DER instead of PEM")
+    export.add_argument("file", metavar="FILE")
+    commands.add_parser("fingerprint", help="print the CA certificate's SHA-256 fingerprint")
     return parser
 
 
@@ -99,16 +132,36 @@ def parse_listen(text: str) -> tuple[str, int]:
         raise ValueError(f"invalid --listen {text!r}: {exc.message}") from None
 
 
+def apply_https_options(settings: ProxySettings, args: argparse.Namespace) -> None:
+    """Command-line HTTPS options over ``settings``; ValueError when bad."""
+    if args.no_intercept:
+        settings.intercept_tls = False
+    if args.ignore_hosts is not None:
+        try:
+            HostPatterns.parse(args.ignore_hosts)
+        except HostPatternError as exc:
+            raise ValueError(f"invalid --ignore-hosts: {exc}") from None
+        settings.ignore_hosts = args.ignore_hosts
+    if args.insecure_upstream:
+        settings.insecure_upstream = True
+    if args.upstream_ca:
+        if not Path(args.upstream_ca).is_file():
+            raise ValueError(f"--upstream-ca {args.upstream_ca}: no such file")
+        settings.upstream_ca_file = args.upstream_ca
+
+
 def settings_from(args: argparse.Namespace) -> ProxySettings:
     host, port = parse_listen(args.listen or DEFAULT_LISTEN)
     if args.body_limit < 0:
         raise ValueError("--body-limit must not be negative")
-    return ProxySettings(
+    settings = ProxySettings(
         listen_host=host,
         listen_port=port,
         allow_remote=args.allow_remote,
         body_capture_limit=int(args.body_limit * 1024 * 1024),
     )
+    apply_https_options(settings, args)
+    return settings
 
 
 def _is_loopback(host: str) -> bool:
@@ -121,24 +174,24 @@ def _is_loopback(host: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(
         level=logging.WARNING, format="inspector: %(levelname)s %(name)s: %(message)s"
     )
+    if argv[:1] == ["ca"]:
+        return ca_main(argv[1:])
+    args = build_parser().parse_args(argv)
     if args.stats is not None and args.stats <= 0:
-        print("inspector: --stats takes a positive number of seconds", file=sys.stderr)
-        return 2
+        return _fail("--stats takes a positive number of seconds")
     if args.screenshot and not args.selftest:
-        print("inspector: --screenshot goes with --selftest", file=sys.stderr)
-        return 2
+        return _fail("--screenshot goes with --selftest")
     try:
         settings = settings_from(args)
     except ValueError as exc:
-        print(f"inspector: {exc}", file=sys.stderr)
-        return 2
-    if not _check_remote(settings.listen_host, settings.allow_remote):
-        return 2
+        return _fail(str(exc))
     if args.headless:
+        if not _check_remote(settings.listen_host, settings.allow_remote):
+            return 2
         from inspector import headless
 
         try:
@@ -148,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                     quiet=args.quiet,
                     stats_interval=args.stats,
                     relay_kind=args.relay,
+                    confdir=config_dir(args.confdir),
                 )
             )
         except KeyboardInterrupt:
@@ -155,16 +209,40 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from inspector import app
     except ImportError as exc:
-        print(f"inspector: the desktop app cannot start ({exc}); try --headless", file=sys.stderr)
-        return 2
+        return _fail(f"the desktop app cannot start ({exc}); try --headless")
     try:
         options = app.options_from(args, listen_given=args.listen is not None)
     except ValueError as exc:
-        print(f"inspector: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     if not _check_remote(options.settings.proxy.listen_host, options.settings.proxy.allow_remote):
         return 2
     return app.run(options)
+
+
+def ca_main(argv: list[str]) -> int:
+    from inspector.core.ca import CAError
+    from inspector.core.certs import CertStore
+
+    args = build_ca_parser().parse_args(argv)
+    directory = config_dir(args.confdir)
+    try:
+        with CertStore.load_or_create(directory) as store:
+            if args.command == "path":
+                print(store.ca_cert_path)
+            elif args.command == "fingerprint":
+                print(store.ca_fingerprint())
+            else:
+                store.export_ca(Path(args.file), der=args.der)
+    except CAError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write {args.file}: {exc.strerror}")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"inspector: {message}", file=sys.stderr)
+    return 2
 
 
 def _check_remote(host: str, allowed: bool) -> bool:

@@ -14,10 +14,16 @@ import contextlib
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
+from inspector.core import gcpolicy
+from inspector.core.ca import CAError
+from inspector.core.certs import CertStore
+from inspector.core.config import config_dir
 from inspector.core.events import Event, FlowFailed, FlowFinished
 from inspector.core.format import flow_line
+from inspector.core.hostmatch import HostPatterns
 from inspector.core.naive_relay import NaiveRelay
 from inspector.core.relay import Batch, Relay, RelayLimits
 from inspector.core.relay_metrics import RelayStats
@@ -102,8 +108,11 @@ async def run(
     out: TextIO = sys.stdout,
     stats_interval: float | None = None,
     relay_kind: str = "coalescing",
+    confdir: Path | None = None,
 ) -> int:
     """Serve until SIGINT or SIGTERM; return the process exit status."""
+    gcpolicy.install()
+    certs = load_certs(settings, confdir or config_dir())
     store = FlowStore()
     printer = FlowPrinter(store, out, quiet)
     relay: Relay | NaiveRelay
@@ -111,7 +120,14 @@ async def run(
         relay = NaiveRelay(RelayLimits(), printer.on_event)
     else:
         relay = Relay(RelayLimits())
-    server = ProxyServer(settings, store, relay)
+    server = ProxyServer(
+        settings, store, relay, certs=certs, ignore=HostPatterns.parse(settings.ignore_hosts)
+    )
+    if settings.insecure_upstream:
+        print(
+            "inspector: warning: upstream certificates are not verified (--insecure-upstream)",
+            file=sys.stderr,
+        )
     try:
         host, port = await server.start()
     except ListenError as exc:
@@ -141,7 +157,22 @@ async def run(
         if isinstance(relay, Relay):
             while not (batch := relay.drain()).empty:
                 printer.apply(batch)
+        if certs is not None:
+            certs.close()
     return 0
+
+
+def load_certs(settings: ProxySettings, confdir: Path) -> CertStore | None:
+    """The CA for interception (created on first start), or None when
+    interception is off or the CA is unusable (said on stderr: HTTPS then
+    passes through undecrypted, nothing else changes)."""
+    if not settings.intercept_tls:
+        return None
+    try:
+        return CertStore.load_or_create(confdir)
+    except CAError as exc:
+        print(f"inspector: {exc}; HTTPS will pass through undecrypted", file=sys.stderr)
+        return None
 
 
 def _drain(relay: Relay, printer: FlowPrinter) -> None:

@@ -1,5 +1,12 @@
-"""Suite-wide settings: Qt runs offscreen, so the suite needs no display."""
+"""Suite-wide settings: Qt runs offscreen, so the suite needs no display, and
+nothing the tests start writes to the user's real configuration directory."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_home = tempfile.mkdtemp(prefix="inspector-test-home-")
+atexit.register(shutil.rmtree, _home, ignore_errors=True)
+os.environ["INSPECTOR_HOME"] = _home

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -204,3 +205,88 @@ def test_naive_relay_prints_flows_too() -> None:
         assert proc.stdout.readline().startswith(f"GET http://127.0.0.1:{port}/n -> 200")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
+
+
+def test_https_through_headless_with_curl_and_the_ca_path(
+    tmp_path: Path, upstream_certs_dir: tuple[Path, Path]
+) -> None:
+    """The documented recipe: curl --cacert "$(inspector ca path)" -x ..."""
+    import shutil
+
+    upstream_ca, upstream_dir = upstream_certs_dir
+    conf = tmp_path / "conf"
+    ca_path = subprocess.run(
+        [sys.executable, "-m", "inspector", "ca", "--confdir", str(conf), "path"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with (
+        tls_origin_thread(upstream_dir) as port,
+        headless("--confdir", str(conf), "--upstream-ca", str(upstream_ca)) as (proc, proxy_port),
+    ):
+        url = f"https://localhost:{port}/secure"
+        if shutil.which("curl"):
+            out = subprocess.run(
+                ["curl", "-sS", "--cacert", ca_path, "-x", f"http://127.0.0.1:{proxy_port}", url],
+                capture_output=True,
+                timeout=30,
+            )
+            assert out.returncode == 0, out.stderr
+            assert out.stdout == b"hello /secure"
+        else:
+            import http.client
+            import ssl
+
+            conn = http.client.HTTPSConnection(
+                "127.0.0.1", proxy_port, context=ssl.create_default_context(cafile=ca_path)
+            )
+            conn.set_tunnel("localhost", port)
+            conn.request("GET", "/secure")
+            assert conn.getresponse().read() == b"hello /secure"
+            conn.close()
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        assert any(line.startswith(f"GET {url} -> 200") for line in lines), lines
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+
+
+@pytest.fixture
+def upstream_certs_dir(tmp_path: Path) -> tuple[Path, Path]:
+    from inspector.core.certs import CertStore
+
+    directory = tmp_path / "upstream"
+    with CertStore.load_or_create(directory) as store:
+        return store.ca_cert_path, directory
+
+
+@contextmanager
+def tls_origin_thread(upstream_dir: Path) -> Iterator[int]:
+    import threading
+
+    from inspector.core.certs import CertStore
+
+    ready: list[int] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        async def main() -> None:
+            with CertStore.load_or_create(upstream_dir) as store:
+                async with Origin(tls=store.server_context("localhost")) as origin:
+                    ready.append(origin.port)
+                    while not stop.is_set():
+                        await asyncio.sleep(0.02)
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not ready and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield ready[0]
+    finally:
+        stop.set()
+        thread.join(5)

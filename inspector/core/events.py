@@ -155,6 +155,13 @@ class ProxyStopped(CriticalEvent):
 
 
 @dataclass(slots=True)
+class CAFailed(CriticalEvent):
+    """The CA could not be loaded or created; HTTPS passes through."""
+
+    message: str
+
+
+@dataclass(slots=True)
 class ListenFailed(CriticalEvent):
     host: str
     port: int

@@ -18,10 +18,12 @@ import contextlib
 from PySide6.QtCore import QObject, Signal
 
 from inspector.core.events import EventSink
+from inspector.core.hostmatch import HostPatterns
 from inspector.core.settings import ProxySettings
 from inspector.core.store import FlowStore
 from inspector.proxy.host import EngineHost
 from inspector.proxy.server import ProxyServer
+from inspector.proxy.tunnel import ServerContexts
 
 STOP_TIMEOUT = 3.0
 
@@ -35,6 +37,7 @@ class ProxyController(QObject):
         store: FlowStore,
         sink: EventSink,
         settings: ProxySettings,
+        certs: ServerContexts | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -42,6 +45,8 @@ class ProxyController(QObject):
         self.store = store
         self.sink = sink
         self.settings = settings
+        self.certs = certs
+        """None when the CA is unusable: HTTPS then passes through."""
         self.server: ProxyServer | None = None
         self.address = ""
 
@@ -53,7 +58,13 @@ class ProxyController(QObject):
         """Start listening; returns ``host:port``. Raises ListenError."""
         if self.server is not None:
             return self.address
-        server = ProxyServer(self.settings, self.store, self.sink)
+        server = ProxyServer(
+            self.settings,
+            self.store,
+            self.sink,
+            certs=self.certs,
+            ignore=HostPatterns.parse(self.settings.ignore_hosts),
+        )
         host, port = await asyncio.wrap_future(self.host.submit(server.start()))
         self.server = server
         self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.flow import Flow, Headers, Message
+from inspector.core.flow import Flow, Headers, Message, TlsInfo
 from inspector.core.format import duration, size
 from inspector.gui.body_viewer import BodyViewer
 from inspector.gui.timing_view import TimingView
@@ -143,6 +143,17 @@ class DetailPane(QTabWidget):
         ]
         if flow.tunnel_id is not None:
             rows.append(("Tunnel", f"#{flow.tunnel_id}"))
+        tunnel = flow.tunnel
+        if tunnel is not None:
+            rows.append(("Tunnel mode", tunnel.mode))
+            rows.append(("Bytes up / down", f"{size(tunnel.bytes_up)} / {size(tunnel.bytes_down)}"))
+            rows.append(("Requests inside", str(tunnel.inner_flows)))
+            if tunnel.client_tls is not None:
+                rows.append(("Client TLS", _tls_text(tunnel.client_tls)))
+            if tunnel.upstream_tls is not None:
+                rows.append(("Upstream TLS", _tls_text(tunnel.upstream_tls)))
+        if flow.upstream_tls is not None:
+            rows.append(("Upstream TLS", _tls_text(flow.upstream_tls)))
         self._set_connection(rows)
 
     def _set_connection(self, rows: list[tuple[str, str]]) -> None:
@@ -152,6 +163,15 @@ class DetailPane(QTabWidget):
             field = QLabel(value)
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self._connection_form.addRow(f"{label}:", field)
+
+
+def _tls_text(tls: TlsInfo) -> str:
+    parts = [tls.version, tls.cipher]
+    if tls.alpn:
+        parts.append(f"ALPN {tls.alpn}")
+    if tls.sni:
+        parts.append(f"SNI {tls.sni}")
+    return ", ".join(p for p in parts if p)
 
 
 def _escape(text: str) -> str:

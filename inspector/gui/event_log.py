@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from inspector.core.events import (
     BytesTransferred,
+    CAFailed,
     Event,
     ListenFailed,
     ProxyStarted,
@@ -37,6 +38,8 @@ def describe(event: Event) -> str:
         return "Proxy stopped"
     if isinstance(event, ListenFailed):
         return f"Proxy failed to start: {event.message}"
+    if isinstance(event, CAFailed):
+        return f"Certificate authority unusable: {event.message}"
     return type(event).__name__
 
 
@@ -50,7 +53,7 @@ class EventLog(QListWidget):
     def add_critical(self, events: Sequence[Event]) -> None:
         for event in events:
             item = QListWidgetItem(f"{_clock()}  {describe(event)}")
-            if isinstance(event, ListenFailed):
+            if isinstance(event, ListenFailed | CAFailed):
                 item.setForeground(ERROR_COLOR)
             self._append(item)
 

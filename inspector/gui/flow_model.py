@@ -34,7 +34,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont
 
 from inspector.core.filter import FlowFilter, parse_filter
-from inspector.core.flow import Flow, FlowState
+from inspector.core.flow import Flow, FlowState, TunnelInfo
 from inspector.core.format import duration, size
 from inspector.core.relay import Batch
 from inspector.core.store import FlowStore
@@ -107,18 +107,38 @@ def _display(flow: Flow, column: int) -> str:
         return flow.request.method
     if column == Column.HOST:
         request = flow.request
-        return request.host if request.port in (80, 443) else f"{request.host}:{request.port}"
+        host = request.host if request.port in (80, 443) else f"{request.host}:{request.port}"
+        return f"https://{host}" if request.scheme == "https" else host
+    tunnel = flow.tunnel
     if column == Column.PATH:
+        if tunnel is not None:
+            return _tunnel_summary(tunnel)
         return flow.request.target
     if column == Column.STATUS:
         return _status_text(flow)
     if column == Column.TYPE:
-        return content_type(flow)
+        return f"tunnel ({tunnel.mode})" if tunnel is not None else content_type(flow)
     if column == Column.SIZE:
+        if tunnel is not None:
+            moved = tunnel.bytes_up + tunnel.bytes_down
+            return size(moved) if moved else ""
         return size(flow.response.body_size) if flow.response is not None else ""
     if column == Column.DURATION:
         return duration(flow.duration)
     return ""
+
+
+def _tunnel_summary(tunnel: TunnelInfo) -> str:
+    if tunnel.mode == "intercept":
+        count = tunnel.inner_flows
+        return f"⇄ TLS intercepted, {count} request{'s' if count != 1 else ''}"
+    if tunnel.mode == "http":
+        return f"⇄ plain HTTP, {tunnel.inner_flows} requests"
+    if tunnel.mode == "passthrough":
+        return "⇄ TLS passed through"
+    if tunnel.mode == "raw":
+        return "⇄ raw bytes relayed"
+    return "⇄ opening"
 
 
 def sort_key(column: int) -> Callable[[Flow], Any]:

@@ -43,7 +43,19 @@ def _settings(p: QPainter) -> None:
         p.setBrush(Qt.BrushStyle.NoBrush)
 
 
+def _certificate(p: QPainter) -> None:
+    p.drawRoundedRect(QRectF(5, 6, 22, 15), 2, 2)
+    p.drawLine(QPointF(9, 11), QPointF(20, 11))
+    p.drawLine(QPointF(9, 15), QPointF(16, 15))
+    p.setBrush(p.pen().color())
+    p.drawEllipse(QPointF(22, 22), 3.5, 3.5)
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawLine(QPointF(20.5, 25), QPointF(19.5, 29))
+    p.drawLine(QPointF(23.5, 25), QPointF(24.5, 29))
+
+
 DRAWERS: dict[str, Drawer] = {
+    "certificate": _certificate,
     "play": _play,
     "stop": _stop,
     "pause": _pause,

@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.on_settings: Callable[[], None] = lambda: None
         self.on_toggle_proxy: Callable[[], None] = lambda: None
         self.on_quit: Callable[[], None] = lambda: None
+        self.on_ca: Callable[[], None] = lambda: None
 
         self.model = FlowTableModel(store, self)
         self.table = FlowTable(self.model)
@@ -101,7 +102,6 @@ class MainWindow(QMainWindow):
         self.log = EventLog()
         self.log_dock = self._dock("Event Log", self.log, Qt.DockWidgetArea.RightDockWidgetArea)
         self.warning_banner = QLabel()
-        self.warning_banner.hide()
 
         self._build_actions()
         self._build_status_bar()
@@ -157,6 +157,12 @@ class MainWindow(QMainWindow):
         )
         if self.settings_action.shortcut().isEmpty():
             self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.ca_action = self._action(
+            "CA Certificate",
+            "Ctrl+Shift+A",
+            lambda: self.on_ca(),
+            "Inspector's certificate authority: fingerprint, export, install steps",
+        )
         self.find_action = self._action(
             "Filter", QKeySequence.StandardKey.Find, self.focus_filter, "Filter the flows"
         )
@@ -170,6 +176,7 @@ class MainWindow(QMainWindow):
             (self.clear_action, "clear"),
             (self.pause_action, "pause"),
             (self.settings_action, "settings"),
+            (self.ca_action, "certificate"),
         ):
             action.setIcon(icons.icon(name, ink))
         toolbar = QToolBar("Main")
@@ -181,10 +188,13 @@ class MainWindow(QMainWindow):
             self.clear_action,
             self.pause_action,
             self.settings_action,
+            self.ca_action,
         ):
             toolbar.addAction(action)
         toolbar.addSeparator()
-        toolbar.addWidget(self.warning_banner)
+        # A widget in a toolbar is shown and hidden through its action.
+        self._warning_action = toolbar.addWidget(self.warning_banner)
+        self._warning_action.setVisible(False)
         self.addToolBar(toolbar)
 
         menu = self.menuBar()
@@ -195,6 +205,7 @@ class MainWindow(QMainWindow):
             proxy_menu.addAction(action)
         proxy_menu.addSeparator()
         proxy_menu.addAction(self.settings_action)
+        proxy_menu.addAction(self.ca_action)
         flows_menu = menu.addMenu("F&lows")
         flows_menu.addAction(self.find_action)
         for action in (
@@ -255,7 +266,7 @@ class MainWindow(QMainWindow):
         self.warning_banner.setStyleSheet(
             "background: #d73a49; color: white; font-weight: bold; border-radius: 4px;"
         )
-        self.warning_banner.setVisible(bool(text))
+        self._warning_action.setVisible(bool(text))
 
     # Actions
 

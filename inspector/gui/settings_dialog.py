@@ -1,4 +1,5 @@
-"""The settings dialog: listen address and port, relay flush interval and
+"""The settings dialog: listen address and port, HTTPS interception (on or
+off, hosts to pass through, upstream verification), relay flush interval and
 capacity, body capture limit.
 
 The dialog only edits a copy of the settings; the caller applies and
@@ -12,11 +13,13 @@ from __future__ import annotations
 import copy
 import ipaddress
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -24,9 +27,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.settings import Settings
+from inspector.gui.ca_dialog import danger_color
 
 MiB = 1024 * 1024
+INSECURE_WARNING = (
+    "⚠ Upstream certificates will not be checked: anyone on the\n"
+    "network path can impersonate servers."
+)
+"""Broken by hand: a word-wrapped label in a form layout gets its height
+wrong when it appears after the dialog was laid out, and is clipped."""
 
 
 class SettingsDialog(QDialog):
@@ -40,7 +51,6 @@ class SettingsDialog(QDialog):
 
         self.error = QLabel(message)
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d73a49; font-weight: bold;")
         self.error.setVisible(bool(message))
 
         self.host = QLineEdit(settings.proxy.listen_host)
@@ -61,36 +71,77 @@ class SettingsDialog(QDialog):
         self.capacity = QSpinBox()
         self.capacity.setRange(100, 10_000_000)
         self.capacity.setSingleStep(1000)
+        self.capacity.setGroupSeparatorShown(True)
         self.capacity.setValue(settings.relay.capacity)
 
-        form = QFormLayout()
-        form.addRow("Listen address:", self.host)
-        form.addRow("Port:", self.port)
-        form.addRow("", self.allow_remote)
-        form.addRow("Keep bodies up to:", self.body_limit)
-        form.addRow("Display refresh:", self.flush)
-        form.addRow("Relay capacity (flows):", self.capacity)
+        self.intercept_tls = QCheckBox("Intercept HTTPS (decrypt TLS with Inspector's CA)")
+        self.intercept_tls.setChecked(settings.proxy.intercept_tls)
+        self.ignore_hosts = QLineEdit(settings.proxy.ignore_hosts)
+        self.ignore_hosts.setPlaceholderText("*.apple.com, localhost, example.com:8443")
+        self.ignore_hosts.setClearButtonEnabled(True)
+        ignore_hint = _hint(
+            "Passed through undecrypted, e.g. apps that pin certificates.\n"
+            "*.example.com matches subdomains; list example.com too."
+        )
+        self.verify_upstream = QCheckBox("Verify upstream certificates")
+        self.verify_upstream.setChecked(not settings.proxy.insecure_upstream)
+        self.insecure_warning = QLabel(INSECURE_WARNING)
+
+        proxy = QFormLayout()
+        proxy.addRow("Listen address:", self.host)
+        proxy.addRow("Port:", self.port)
+        proxy.addRow("", self.allow_remote)
+        proxy.addRow("Keep bodies up to:", self.body_limit)
+        https = QFormLayout()
+        https.addRow("", self.intercept_tls)
+        https.addRow("Ignore hosts:", self.ignore_hosts)
+        https.addRow("", ignore_hint)
+        https.addRow("", self.verify_upstream)
+        https.addRow("", self.insecure_warning)
+        self._https = https
+        display = QFormLayout()
+        display.addRow("Display refresh:", self.flush)
+        display.addRow("Relay capacity (flows):", self.capacity)
+        forms = (proxy, https, display)
+        _align_labels(forms)
+
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.setSpacing(12)
         layout.addWidget(self.error)
-        layout.addLayout(form)
+        for title, form in zip(("Proxy", "HTTPS", "Display"), forms, strict=True):
+            box = QGroupBox(title)
+            box.setLayout(form)
+            layout.addWidget(box)
+        layout.addStretch(1)
         layout.addWidget(buttons)
+
+        self.intercept_tls.toggled.connect(self._update_https)
+        self.verify_upstream.toggled.connect(self._update_https)
+        self.ignore_hosts.textChanged.connect(self._check_ignore_hosts)
+        self._update_https()
+        self._check_ignore_hosts()
+        self._restyle()
 
     def accept(self) -> None:
         problem = self.validate()
         if problem:
             self.error.setText(problem)
             self.error.show()
+            self._grow_to_fit()
             return
         settings = copy.deepcopy(self._original)
         settings.proxy.listen_host = self.host.text().strip()
         settings.proxy.listen_port = self.port.value()
         settings.proxy.allow_remote = self.allow_remote.isChecked()
         settings.proxy.body_capture_limit = self.body_limit.value() * MiB
+        settings.proxy.intercept_tls = self.intercept_tls.isChecked()
+        settings.proxy.ignore_hosts = self.ignore_hosts.text().strip()
+        settings.proxy.insecure_upstream = not self.verify_upstream.isChecked()
         settings.relay.flush_interval_ms = self.flush.value()
         settings.relay.capacity = self.capacity.value()
         self.result_settings = settings
@@ -110,4 +161,71 @@ class SettingsDialog(QDialog):
                     f"{host} can be reached from other machines: tick "
                     "'Allow other machines to connect' to use it."
                 )
+        return self._ignore_hosts_problem()
+
+    def changeEvent(self, event: QEvent) -> None:
+        built = hasattr(self, "insecure_warning")
+        if built and event.type() in (QEvent.Type.PaletteChange, QEvent.Type.StyleChange):
+            self._restyle()
+        super().changeEvent(event)
+
+    def _ignore_hosts_problem(self) -> str:
+        try:
+            HostPatterns.parse(self.ignore_hosts.text())
+        except HostPatternError as exc:
+            return f"Ignore hosts: {exc}."
         return ""
+
+    def _check_ignore_hosts(self) -> None:
+        problem = self._ignore_hosts_problem()
+        self.ignore_hosts.setProperty("invalid", bool(problem))
+        self.ignore_hosts.setToolTip(problem)
+        self._restyle()
+
+    def _update_https(self) -> None:
+        # Without interception every tunnel passes through: nothing to ignore.
+        self.ignore_hosts.setEnabled(self.intercept_tls.isChecked())
+        # setRowVisible, unlike hiding the label, also drops the row's spacing.
+        self._https.setRowVisible(self.insecure_warning, not self.verify_upstream.isChecked())
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """Make room for a message that appeared while the dialog is open. The
+        layout's minimum size ignores the wrapped error label's extra lines
+        (height-for-width), so Qt alone would squeeze the other rows instead."""
+        layout = self.layout()
+        if not self.isVisible() or layout is None:
+            return
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)
+
+    def _restyle(self) -> None:
+        danger = danger_color(self.palette())
+        self.error.setStyleSheet(f"color: {danger}; font-weight: bold;")
+        self.insecure_warning.setStyleSheet(f"color: {danger};")
+        invalid = bool(self.ignore_hosts.property("invalid"))
+        self.ignore_hosts.setStyleSheet(
+            f"QLineEdit {{ border: 2px solid {danger}; }}" if invalid else ""
+        )
+
+
+def _hint(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet("color: palette(placeholder-text);")
+    return label
+
+
+def _align_labels(forms: tuple[QFormLayout, ...]) -> None:
+    """One label column width for every group, so the fields line up."""
+    labels: list[QLabel] = []
+    for form in forms:
+        for row in range(form.rowCount()):
+            item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            widget = item.widget() if item is not None else None
+            if isinstance(widget, QLabel):
+                labels.append(widget)
+    width = max(label.sizeHint().width() for label in labels)
+    for label in labels:
+        label.setMinimumWidth(width)

@@ -16,6 +16,7 @@ from typing import cast
 
 import h11
 
+from inspector.core import onboarding
 from inspector.core.events import FlowCreated, FlowFailed, FlowFinished
 from inspector.core.flow import Flow, FlowError, FlowState, Request, Response
 from inspector.core.http_rules import (
@@ -32,7 +33,7 @@ from inspector.proxy import pages
 from inspector.proxy.context import EngineContext
 from inspector.proxy.errors import ClientError, ClientGone, ProxyError
 from inspector.proxy.forward import forward
-from inspector.proxy.stream import ByteStream, StreamClosed
+from inspector.proxy.stream import READ_SIZE, ByteStream, StreamClosed
 from inspector.proxy.tunnel import TunnelContext, open_tunnel
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class ClientConnection:
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
         self.busy = False
         """True while an exchange is under way (shutdown grants these grace)."""
+        self._loop = asyncio.get_running_loop()
         self._linger = False
 
     async def run(self) -> None:
@@ -110,7 +112,7 @@ class ClientConnection:
         connection should close (peer closed, idle timeout, refused head)."""
         settings = self.ctx.settings
         h = self.h11
-        loop = asyncio.get_running_loop()
+        loop = self._loop
         # A new connection must send its head promptly; a kept-alive one may
         # idle longer between requests, then gets the head timeout once its
         # next request starts arriving.
@@ -138,8 +140,7 @@ class ClientConnection:
                     )
                     return None
             try:
-                async with asyncio.timeout_at(deadline):
-                    data = await self.stream.read()
+                data = await self.stream.read(READ_SIZE, deadline)
             except TimeoutError:
                 if received or h.trailing_data[0]:
                     limit = settings.request_head_timeout
@@ -171,8 +172,7 @@ class ClientConnection:
             if event is not h11.NEED_DATA:
                 return cast(h11.Event, event)
             try:
-                async with asyncio.timeout(timeout):
-                    data = await self.stream.read()
+                data = await self.stream.read(READ_SIZE, self._loop.time() + timeout)
             except TimeoutError:
                 raise ClientError(
                     408, "client-timeout", f"client sent nothing for {timeout:g} s"
@@ -229,7 +229,7 @@ class ClientConnection:
             check_head_size(raw_headers, len(event.method) + len(event.target) + 10)
             if received > MAX_HEAD_SIZE and _head_size(event) > MAX_HEAD_SIZE:
                 raise MessageRejected(431, "request head larger than 64 KiB")
-            check_framing(list(event.headers))
+            check_framing(raw_headers)
             if method == "CONNECT":
                 if tunnel is not None:
                     raise MessageRejected(501, "CONNECT inside a tunnel is not supported")
@@ -260,6 +260,8 @@ class ClientConnection:
             return False
         if target is None:
             return await self._serve_help(flow)
+        if target.host == onboarding.HOST:
+            return await self._serve_onboarding(flow)
         try:
             return await forward(self, flow, event, target)
         except ProxyError as exc:
@@ -277,17 +279,36 @@ class ClientConnection:
     async def _serve_help(self, flow: Flow) -> bool:
         """An origin-form request is aimed at the proxy itself: explain how
         to use it instead of forwarding anywhere."""
+        flow.request.host, flow.request.port = _split_listen(self.ctx.listen)
+        status = 200 if flow.request.target in ("/", "/index.html") else 404
+        return await self._answer_locally(
+            flow, status, b"text/html; charset=utf-8", pages.help_page(self.ctx.listen)
+        )
+
+    async def _serve_onboarding(self, flow: Flow) -> bool:
+        """The magic host: CA downloads and install steps, served here."""
+        certs = self.ctx.certs if self.ctx.settings.intercept_tls else None
+        path = flow.request.target.split("?", 1)[0]
+        if certs is not None and path == onboarding.PEM_PATH:
+            return await self._answer_locally(flow, 200, onboarding.PEM_TYPE, certs.ca_cert_pem())
+        if certs is not None and path == onboarding.DER_PATH:
+            return await self._answer_locally(flow, 200, onboarding.DER_TYPE, certs.ca_cert_der())
+        fingerprint = certs.ca_fingerprint() if certs is not None else None
+        status = 200 if path in ("/", "/index.html") else 404
+        body = onboarding.page(fingerprint, self.ctx.listen)
+        return await self._answer_locally(flow, status, b"text/html; charset=utf-8", body)
+
+    async def _answer_locally(
+        self, flow: Flow, status: int, content_type: bytes, body: bytes
+    ) -> bool:
         if not self.finish_request_nowait():
             return await self.fail(
                 flow, ClientError(400, "bad-request", "requests to the proxy take no body"), True
             )
-        status = 200 if flow.request.target in ("/", "/index.html") else 404
-        body = pages.help_page(self.ctx.listen)
         headers = [
-            (b"Content-Type", b"text/html; charset=utf-8"),
+            (b"Content-Type", content_type),
             (b"Content-Length", str(len(body)).encode()),
         ]
-        flow.request.host, flow.request.port = _split_listen(self.ctx.listen)
         h = self.h11
         data = h.send(
             h11.Response(status_code=status, headers=headers, reason=pages.reason(status))

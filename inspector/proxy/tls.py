@@ -116,12 +116,12 @@ class TlsStream:
     def is_closing(self) -> bool:
         return self.raw.is_closing
 
-    async def wait_readable(self) -> None:
+    async def wait_readable(self, deadline: float | None = None) -> None:
         if self._ssl.pending() or self._in.pending or self._eof:
             return
-        await self.raw.wait_readable()
+        await self.raw.wait_readable(deadline)
 
-    async def read(self, max_bytes: int = READ_SIZE) -> bytes:
+    async def read(self, max_bytes: int = READ_SIZE, deadline: float | None = None) -> bytes:
         """Up to ``max_bytes`` of plaintext; ``b""`` once the peer closed
         (with close_notify or, leniently, without)."""
         while True:
@@ -142,7 +142,7 @@ class TlsStream:
                 return data
             # TLS 1.3 may need to send (key updates, tickets) before reading.
             await self._flush()
-            data = await self.raw.read()
+            data = await self.raw.read(READ_SIZE, deadline)
             if data:
                 self._in.write(data)
             else:

@@ -61,9 +61,13 @@ HTTP_METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b
 
 
 class ServerContexts(Protocol):
-    """Where interception gets a ready server-side SSL context per name."""
+    """Where interception gets a ready server-side SSL context per name,
+    and the onboarding page its certificate."""
 
     def server_context(self, name: str) -> ssl.SSLContext: ...
+    def ca_cert_pem(self) -> bytes: ...
+    def ca_cert_der(self) -> bytes: ...
+    def ca_fingerprint(self) -> str: ...
 
 
 class HostFilter(Protocol):

@@ -276,3 +276,66 @@ def test_qasync_hosted_engine_survives_thousands_of_connections(run_app: RunApp)
             await _until(lambda: app.window.model.rowCount() == 2000, timeout=30)
 
     assert run_app(scenario, engine_loop="qasync") == 0
+
+
+def test_ca_dialog_opens_from_the_window(run_app: RunApp) -> None:
+    async def scenario(app: DesktopApp) -> None:
+        from inspector.gui.ca_dialog import CADialog
+
+        app.window.ca_action.trigger()
+        dialog = app.window.findChild(CADialog)
+        assert dialog is not None and dialog.isVisible()
+        assert app.certs is not None
+        assert app.certs.ca_fingerprint().split(":")[0] in dialog.fingerprint.text()
+
+    assert run_app(scenario) == 0
+
+
+def test_insecure_upstream_shows_a_permanent_warning(run_app: RunApp) -> None:
+    from inspector.core.settings import Settings
+
+    async def scenario(app: DesktopApp) -> None:
+        assert app.window.warning_banner.isVisible()
+        assert "NOT verified" in app.window.warning_banner.text()
+
+    settings = Settings()
+    settings.proxy.listen_port = 0
+    settings.proxy.insecure_upstream = True
+    assert run_app(scenario, settings=settings) == 0
+
+
+def test_https_flow_and_tunnel_rows_appear(run_app: RunApp, tmp_path: Path) -> None:
+    import http.client
+    import ssl
+
+    from inspector.core.certs import CertStore
+
+    upstream = CertStore.load_or_create(tmp_path / "upstream")
+
+    async def scenario(app: DesktopApp) -> None:
+        assert app.certs is not None
+        cafile = str(app.certs.ca_cert_path)
+        async with Origin(_json, tls=upstream.server_context("localhost")) as origin:
+
+            def get() -> int:
+                conn = http.client.HTTPSConnection(
+                    "127.0.0.1", _port(app), context=ssl.create_default_context(cafile=cafile)
+                )
+                conn.set_tunnel("localhost", origin.port)
+                conn.request("GET", "/user")
+                status = conn.getresponse().status
+                conn.close()
+                return status
+
+            assert await asyncio.to_thread(get) == 200
+            model = app.window.model
+            await _until(lambda: model.rowCount() == 2)
+            assert model.data(model.index(0, Column.METHOD)) == "CONNECT"
+            assert model.data(model.index(0, Column.PATH)).startswith("⇄ TLS intercepted")
+            assert model.data(model.index(1, Column.HOST)) == f"https://localhost:{origin.port}"
+
+    settings = __import__("inspector.core.settings", fromlist=["Settings"]).Settings()
+    settings.proxy.listen_port = 0
+    settings.proxy.upstream_ca_file = str(upstream.ca_cert_path)
+    assert run_app(scenario, settings=settings) == 0
+    upstream.close()
