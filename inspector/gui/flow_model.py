@@ -129,11 +129,12 @@ def _display(flow: Flow, column: int) -> str:
 
 
 def _tunnel_summary(tunnel: TunnelInfo) -> str:
+    count = tunnel.inner_flows
+    requests = f"{count} request{'s' if count != 1 else ''}"
     if tunnel.mode == "intercept":
-        count = tunnel.inner_flows
-        return f"⇄ TLS intercepted, {count} request{'s' if count != 1 else ''}"
+        return f"⇄ {requests}, TLS intercepted"
     if tunnel.mode == "http":
-        return f"⇄ plain HTTP, {tunnel.inner_flows} requests"
+        return f"⇄ {requests}, plain HTTP"
     if tunnel.mode == "passthrough":
         return "⇄ TLS passed through"
     if tunnel.mode == "raw":
