@@ -49,7 +49,9 @@ LOADS: tuple[tuple[str, int, bool], ...] = (
     ("c=10 new conn", 10, True),
 )
 DIRECT_LOADS = LOADS[:2]
-PROXIES = ("bare", "inspector")
+PROXIES = ("bare", "inspector", "naive")
+"""``naive`` is Inspector with ``--relay naive``: every event handled as it
+is emitted, the baseline the coalescing relay is measured against."""
 READY_TIMEOUT = 20.0
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -119,7 +121,8 @@ def proxy_argv(name: str) -> list[str]:
         return [sys.executable, "-m", "tests.bench.bare_proxy"]
     script = Path(sys.executable).parent / "inspector"
     launcher = [str(script)] if script.exists() else [sys.executable, "-m", "inspector"]
-    return [*launcher, "--headless", "--listen", "127.0.0.1:0", "-q"]
+    argv = [*launcher, "--headless", "--listen", "127.0.0.1:0", "-q"]
+    return [*argv, "--relay", "naive"] if name == "naive" else argv
 
 
 def loadgen(args: list[str]) -> dict[str, Any]:
@@ -289,9 +292,15 @@ def summarize(
                 "cpu_us_per_req": _median(entry.cpu_us) if entry.cpu_us else None,
                 "errors": sum(entry.errors),
             }
-            if who == "inspector":
+            if who in ("inspector", "naive"):
                 bare = samples[(load, "bare")]
                 row["ratio"] = _median([i / b for i, b in zip(entry.rps, bare.rps, strict=True)])
+            if who == "inspector":
+                naive = samples.get((load, "naive"))
+                if naive is not None:
+                    row["vs_naive"] = _median(
+                        [i / n for i, n in zip(entry.rps, naive.rps, strict=True)]
+                    )
             table.append(row)
     dl = {who: _median(values) for who, values in downloads.items()}
     dl_ratio = _median(
@@ -358,7 +367,12 @@ def render(summary: dict[str, Any]) -> str:
     lines.append("")
     target = config["target_ratio"]
     for row in summary["table"]:
-        if "ratio" in row:
+        if "vs_naive" in row:
+            lines.append(
+                f"{row['load']}: coalescing relay at {row['vs_naive']:.2f}x the naive relay's req/s"
+            )
+    for row in summary["table"]:
+        if "ratio" in row and row["proxy"] == "inspector":
             verdict = "meets" if row["ratio"] >= target else "MISSES"
             lines.append(
                 f"{row['load']}: Inspector at {row['ratio']:.0%} of bare req/s, {verdict} "
