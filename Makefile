@@ -33,6 +33,13 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check inspector tests
 	$(BIN)/mypy
 
+bench: $(VENV)/.installed-test
+	mkdir -p bench-results
+	$(BIN)/python -m tests.bench.bench_relay --json bench-results/relay.json
+	$(BIN)/python -m tests.bench.bench_certs --json bench-results/certs.json
+	$(BIN)/python -m tests.bench.bench_tunnels --json bench-results/tunnels.json
+	$(BIN)/python -m tests.bench.bench_engine --json bench-results/engine.json
+
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format inspector tests
 	$(BIN)/ruff check --fix inspector tests
