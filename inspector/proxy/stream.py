@@ -54,6 +54,8 @@ class Stream(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._eof = False
@@ -94,6 +96,9 @@ class Stream(asyncio.Protocol):
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._eof = True
         self._lost = True
         self._lost_exc = exc
@@ -144,15 +149,41 @@ class Stream(asyncio.Protocol):
             loop = self._loop or asyncio.get_running_loop()
             waiter = loop.create_future()
             self._read_waiter = waiter
-            timer = None if deadline is None else loop.call_at(deadline, _expire, waiter)
+            if deadline is not None:
+                self._arm(loop, deadline)
             try:
                 await waiter
             finally:
-                if timer is not None:
-                    timer.cancel()
+                self._deadline = None
                 # A cancelled waiter may unwind after a new one was set.
                 if self._read_waiter is waiter:
                     self._read_waiter = None
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Make the current wait fail at ``deadline``.
+
+        One timer per stream is reused across waits: deadlines mostly move
+        later (each request resets the idle clock), so a timer that fires
+        early just re-arms itself once, instead of every wait scheduling and
+        cancelling a timer of its own.
+        """
+        self._deadline = deadline
+        if self._timer is None or self._timer.when() > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        deadline = self._deadline
+        if deadline is None or self._loop is None:
+            return
+        if self._loop.time() >= deadline:
+            waiter = self._read_waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(TimeoutError())
+        else:
+            self._timer = self._loop.call_at(deadline, self._on_timer)
 
     def peek(self) -> bytes:
         """Everything buffered, without consuming it."""
@@ -232,7 +263,3 @@ class Stream(asyncio.Protocol):
             return f"connection lost: {self._lost_exc}"
         return "connection closed"
 
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())

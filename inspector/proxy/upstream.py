@@ -138,7 +138,15 @@ class UpstreamPool:
         deadline = time.monotonic() - self._settings.upstream_idle_timeout
         while conns:
             conn = conns.pop()
-            if conn.idle_since >= deadline and conn.clean:
+            # The parser was checked for leftovers at checkin; what can have
+            # changed since is the socket (stray bytes, a close).
+            stream = conn.stream
+            if (
+                conn.idle_since >= deadline
+                and not stream.buffered
+                and not stream.at_eof
+                and not stream.is_closing
+            ):
                 self._active.add(conn)
                 return conn
             conn.close()
