@@ -87,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     headless.add_argument(
         "--stats", metavar="SECONDS", type=float, help="print the event relay's metrics"
     )
+    headless.add_argument(
+        "--relay-capacity",
+        metavar="N",
+        type=int,
+        default=None,
+        help="distinct flows the relay queues before degrading to a resync (default 50000)",
+    )
     gui = parser.add_argument_group("desktop app")
     gui.add_argument(
         "--engine-loop",
@@ -183,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.stats is not None and args.stats <= 0:
         return _fail("--stats takes a positive number of seconds")
+    if args.relay_capacity is not None and args.relay_capacity < 1:
+        return _fail("--relay-capacity takes a positive number")
     if args.screenshot and not args.selftest:
         return _fail("--screenshot goes with --selftest")
     try:
@@ -202,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                     stats_interval=args.stats,
                     relay_kind=args.relay,
                     confdir=config_dir(args.confdir),
+                    relay_capacity=args.relay_capacity,
                 )
             )
         except KeyboardInterrupt:

@@ -109,17 +109,19 @@ async def run(
     stats_interval: float | None = None,
     relay_kind: str = "coalescing",
     confdir: Path | None = None,
+    relay_capacity: int | None = None,
 ) -> int:
     """Serve until SIGINT or SIGTERM; return the process exit status."""
     gcpolicy.install()
     certs = load_certs(settings, confdir or config_dir())
     store = FlowStore()
     printer = FlowPrinter(store, out, quiet)
-    relay: Relay | NaiveRelay
-    if relay_kind == "naive":
-        relay = NaiveRelay(RelayLimits(), printer.on_event)
-    else:
-        relay = Relay(RelayLimits())
+    limits = RelayLimits()
+    if relay_capacity is not None:
+        limits = RelayLimits(max_pending_flow_ids=relay_capacity)
+    relay: Relay | NaiveRelay = (
+        NaiveRelay(limits, printer.on_event) if relay_kind == "naive" else Relay(limits)
+    )
     server = ProxyServer(
         settings, store, relay, certs=certs, ignore=HostPatterns.parse(settings.ignore_hosts)
     )

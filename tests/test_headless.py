@@ -290,3 +290,31 @@ def tls_origin_thread(upstream_dir: Path) -> Iterator[int]:
     finally:
         stop.set()
         thread.join(5)
+
+
+def test_relay_capacity_overflow_shows_as_drops_and_resyncs() -> None:
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+
+    with (
+        origin_thread() as port,
+        headless("--stats", "0.3", "-q", "--relay-capacity", "1") as (
+            proc,
+            proxy_port,
+        ),
+    ):
+        with ThreadPoolExecutor(20) as pool:
+            statuses = list(
+                pool.map(
+                    lambda i: _get_via(proxy_port, f"http://127.0.0.1:{port}/{i}")[0], range(40)
+                )
+            )
+        assert statuses == [200] * 40
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        resyncs = [int(re.search(r"resyncs=(\d+)", line).group(1)) for line in lines]  # type: ignore[union-attr]
+        dropped = [int(re.search(r" dropped=(\d+)", line).group(1)) for line in lines]  # type: ignore[union-attr]
+        assert resyncs[-1] > 0
+        assert dropped[-1] > 0
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
