@@ -277,6 +277,7 @@ class DesktopApp:
                 got = await loop.run_in_executor(None, selftest.fetch, proxy, url)
                 if got != status:
                     raise RuntimeError(f"{url} answered {got}, expected {status}")
+            await self._selftest_https()
             deadline = time.monotonic() + 10
             while True:
                 shown = self._table_statuses()
@@ -297,6 +298,38 @@ class DesktopApp:
             self.quit(1)
         finally:
             self.host.submit(_close_server(server))
+
+    async def _selftest_https(self) -> None:
+        """One HTTPS request through interception, against an origin whose
+        certificate comes from a throwaway CA the proxy was told to trust:
+        proves OpenSSL, the CA, leaf issuance and upstream verification."""
+        selftest.check_trust_store()
+        upstream_dir = self.options.confdir / "selftest-upstream"
+        if self.certs is None or self.settings.proxy.upstream_ca_file is None:
+            raise RuntimeError("HTTPS interception is not available")
+        with CertStore.load_or_create(upstream_dir) as upstream:
+            tls = upstream.server_context("localhost")
+            server, port = await asyncio.wrap_future(self.host.submit(selftest.start_origin(tls)))
+            try:
+                status = await asyncio.get_running_loop().run_in_executor(
+                    None,
+                    selftest.fetch_https,
+                    self.controller.address,
+                    "localhost",
+                    port,
+                    "/hello",
+                    str(self.certs.ca_cert_path),
+                )
+            finally:
+                self.host.submit(_close_server(server))
+        if status != 200:
+            raise RuntimeError(f"the HTTPS request through the proxy answered {status}")
+        url = f"https://localhost:{port}/hello"
+        deadline = time.monotonic() + 10
+        while self._table_statuses().get(url) != "200":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not appear in the table")
+            await asyncio.sleep(0.05)
 
     def _table_statuses(self) -> dict[str, str]:
         from inspector.gui.flow_model import Column
@@ -328,6 +361,9 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
         settings.proxy.listen_host, settings.proxy.listen_port = parse_listen(args.listen)
     if selftest_mode:
         settings.proxy.listen_host, settings.proxy.listen_port = "127.0.0.1", 0
+        # The selftest's HTTPS origin uses a throwaway CA made here.
+        with CertStore.load_or_create(confdir / "selftest-upstream") as upstream:
+            settings.proxy.upstream_ca_file = str(upstream.ca_cert_path)
     settings.proxy.allow_remote = args.allow_remote or settings.proxy.allow_remote
     apply_https_options(settings.proxy, args)
     if args.flush_ms is not None:

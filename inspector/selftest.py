@@ -5,7 +5,9 @@ Qt-free; the app drives it and checks the table."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
+import ssl
 import urllib.error
 import urllib.request
 
@@ -16,7 +18,9 @@ ROUTES: dict[str, tuple[int, str, bytes]] = {
 }
 
 
-async def start_origin() -> tuple[asyncio.Server, int]:
+async def start_origin(tls: ssl.SSLContext | None = None) -> tuple[asyncio.Server, int]:
+    """A tiny origin on 127.0.0.1 (HTTPS with ``tls``) answering ROUTES."""
+
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -34,7 +38,7 @@ async def start_origin() -> tuple[asyncio.Server, int]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=tls)
     return server, server.sockets[0].getsockname()[1]
 
 
@@ -48,6 +52,35 @@ def fetch(proxy: str, url: str, timeout: float = 10.0) -> int:
     except urllib.error.HTTPError as err:
         err.read()
         return int(err.code)
+
+
+def fetch_https(proxy: str, host: str, port: int, path: str, cafile: str) -> int:
+    """GET ``https://host:port/path`` through the proxy with CONNECT,
+    trusting only ``cafile``: interception must have worked end to end."""
+    proxy_host, _, proxy_port = proxy.rpartition(":")
+    context = ssl.create_default_context(cafile=cafile)
+    conn = http.client.HTTPSConnection(
+        proxy_host.strip("[]"), int(proxy_port), timeout=10, context=context
+    )
+    try:
+        conn.set_tunnel(host, port)
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return int(response.status)
+    finally:
+        conn.close()
+
+
+def check_trust_store() -> None:
+    """Build the default upstream TLS context (system store via truststore,
+    or certifi): fails loudly if a frozen build lost its certificates."""
+    from inspector.core.settings import ProxySettings
+    from inspector.proxy.upstream_tls import upstream_context
+
+    context = upstream_context(ProxySettings())
+    if context.verify_mode != ssl.CERT_REQUIRED:
+        raise RuntimeError("the default upstream TLS context does not verify certificates")
 
 
 def expected(origin_port: int) -> dict[str, int]:

@@ -132,13 +132,13 @@ def _tunnel_summary(tunnel: TunnelInfo) -> str:
     count = tunnel.inner_flows
     requests = f"{count} request{'s' if count != 1 else ''}"
     if tunnel.mode == "intercept":
-        return f"⇄ {requests}, TLS intercepted"
+        return f"⇄ {requests} (TLS)"
     if tunnel.mode == "http":
-        return f"⇄ {requests}, plain HTTP"
+        return f"⇄ {requests} (HTTP)"
     if tunnel.mode == "passthrough":
-        return "⇄ TLS passed through"
+        return "⇄ passed through"
     if tunnel.mode == "raw":
-        return "⇄ raw bytes relayed"
+        return "⇄ raw bytes"
     return "⇄ opening"
 
 

@@ -262,4 +262,3 @@ class Stream(asyncio.Protocol):
         if self._lost_exc is not None:
             return f"connection lost: {self._lost_exc}"
         return "connection closed"
-

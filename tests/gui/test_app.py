@@ -331,7 +331,7 @@ def test_https_flow_and_tunnel_rows_appear(run_app: RunApp, tmp_path: Path) -> N
             model = app.window.model
             await _until(lambda: model.rowCount() == 2)
             assert model.data(model.index(0, Column.METHOD)) == "CONNECT"
-            assert model.data(model.index(0, Column.PATH)) == "⇄ 1 request, TLS intercepted"
+            assert model.data(model.index(0, Column.PATH)) == "⇄ 1 request (TLS)"
             assert model.data(model.index(1, Column.HOST)) == f"https://localhost:{origin.port}"
 
     settings = __import__("inspector.core.settings", fromlist=["Settings"]).Settings()
