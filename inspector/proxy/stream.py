@@ -54,7 +54,8 @@ class Stream(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_when = 0.0
         self._deadline: float | None = None
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
@@ -168,10 +169,13 @@ class Stream(asyncio.Protocol):
         cancelling a timer of its own.
         """
         self._deadline = deadline
-        if self._timer is None or self._timer.when() > deadline:
+        # The firing time is kept here: qasync's call_at returns a plain
+        # Handle without when().
+        if self._timer is None or self._timer_when > deadline:
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = loop.call_at(deadline, self._on_timer)
+            self._timer_when = deadline
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -184,6 +188,7 @@ class Stream(asyncio.Protocol):
                 waiter.set_exception(TimeoutError())
         else:
             self._timer = self._loop.call_at(deadline, self._on_timer)
+            self._timer_when = deadline
 
     def peek(self) -> bytes:
         """Everything buffered, without consuming it."""
