@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench package icons clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -29,8 +29,8 @@ test: $(VENV)/.installed-test
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check inspector tests
-	$(BIN)/ruff format --check inspector tests
+	$(BIN)/ruff check inspector tests packaging
+	$(BIN)/ruff format --check inspector tests packaging
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
@@ -41,8 +41,14 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.bench.bench_engine --json bench-results/engine.json
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format inspector tests
-	$(BIN)/ruff check --fix inspector tests
+	$(BIN)/ruff format inspector tests packaging
+	$(BIN)/ruff check --fix inspector tests packaging
+
+package: $(VENV)/.installed-run
+	PYTHON=$(BIN)/python packaging/build_deb.sh
+
+icons: $(VENV)/.installed-run
+	QT_QPA_PLATFORM=offscreen $(BIN)/python packaging/make_icons.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

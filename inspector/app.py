@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -396,5 +397,10 @@ def run(options: Options) -> int:
         app = DesktopApp(qt_app, options)
         return await app.main()
 
-    with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
-        return runner.run(main())
+    try:
+        with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
+            return runner.run(main())
+    finally:
+        if options.selftest:
+            # The selftest's configuration directory holds throwaway CAs.
+            shutil.rmtree(options.confdir, ignore_errors=True)

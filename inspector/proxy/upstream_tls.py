@@ -10,7 +10,9 @@ PKI); ``insecure_upstream`` turns verification off entirely.
 
 from __future__ import annotations
 
+import os
 import ssl
+import sys
 
 import certifi
 
@@ -40,10 +42,24 @@ def upstream_context(settings: ProxySettings) -> ssl.SSLContext:
     return context
 
 
+# Where Linux distributions keep their CA bundle; truststore reads these.
+LINUX_CA_FILES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+)
+
+
 def _system_context() -> ssl.SSLContext:
     try:
         import truststore
     except ImportError:
+        return ssl.create_default_context(cafile=certifi.where())
+    if sys.platform.startswith("linux") and not any(map(os.path.exists, LINUX_CA_FILES)):
+        # A system without a CA bundle (a bare container) would reject
+        # every upstream; certifi's bundle is the better default there.
         return ssl.create_default_context(cafile=certifi.where())
     context: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     return context
