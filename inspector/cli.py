@@ -16,6 +16,7 @@ from inspector.core.config import config_dir
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.http_rules import MessageRejected, split_authority
 from inspector.core.settings import ProxySettings
+from inspector.proxy.auth import parse_credentials
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
@@ -44,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-remote",
         action="store_true",
         help="allow a non-loopback listen address (anyone who can reach it can use the proxy)",
+    )
+    parser.add_argument(
+        "--auth",
+        metavar="USER:PASS",
+        help="require these credentials from every client (Basic proxy authentication, 407)",
     )
     parser.add_argument(
         "--confdir",
@@ -140,7 +146,10 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def apply_https_options(settings: ProxySettings, args: argparse.Namespace) -> None:
-    """Command-line HTTPS options over ``settings``; ValueError when bad."""
+    """Command-line HTTPS options, and ``--auth``, over ``settings`` (the
+    options headless mode and the app share); ValueError when bad."""
+    if args.auth is not None:
+        settings.proxy_auth = parse_credentials(args.auth)
     if args.no_intercept:
         settings.intercept_tls = False
     if args.ignore_hosts is not None:

@@ -19,6 +19,11 @@ class ProxySettings:
     """Binding anything but a loopback address needs this: a debugging proxy
     open to the network is an open relay into the user's machine."""
 
+    proxy_auth: str | None = None
+    """``USER:PASS``: when set, every request to the proxy (CONNECT too)
+    must carry these credentials as Basic proxy authorization, or gets 407.
+    Never persisted: it comes from the command line each run."""
+
     body_capture_limit: int = 8 * MiB
     """Bytes of each body kept on the flow; the rest streams through unkept."""
 

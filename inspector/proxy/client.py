@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from typing import cast
 
 import h11
 
 from inspector.core import onboarding
 from inspector.core.events import FlowCreated, FlowFailed, FlowFinished
-from inspector.core.flow import Flow, FlowError, FlowState, Request, Response
+from inspector.core.flow import Flow, FlowError, FlowState, Headers, Request, Response
 from inspector.core.http_rules import (
     MAX_HEAD_SIZE,
     MAX_REQUEST_LINE,
@@ -26,10 +27,11 @@ from inspector.core.http_rules import (
     Target,
     check_framing,
     check_head_size,
+    find_header,
     parse_absolute_target,
     split_authority,
 )
-from inspector.proxy import pages
+from inspector.proxy import auth, pages
 from inspector.proxy.context import EngineContext
 from inspector.proxy.errors import ClientError, ClientGone, ProxyError
 from inspector.proxy.forward import forward
@@ -190,7 +192,9 @@ class ClientConnection:
                 return False
             if event is h11.NEED_DATA or event is h11.PAUSED:
                 return False
-        return h.their_state is h11.DONE
+        # MUST_CLOSE is a complete request from a client that asked to close
+        # afterwards (Connection: close, or HTTP/1.0).
+        return h.their_state is h11.DONE or h.their_state is h11.MUST_CLOSE
 
     async def serve_inner(self, stream: ByteStream, tunnel: TunnelContext) -> None:
         """Serve the HTTP spoken inside a tunnel, on ``stream``."""
@@ -220,7 +224,7 @@ class ClientConnection:
             method=method,
             target=target_text,
             version=event.http_version.decode("ascii", "replace"),
-            headers=raw_headers,
+            headers=auth.redact(raw_headers),
         )
         target: Target | None = None
         refusal: ProxyError | None = None
@@ -244,6 +248,15 @@ class ClientConnection:
                 request.port, request.target = target.port, target.path
         except MessageRejected as exc:
             refusal = ClientError(exc.status, _kind_for(exc.status), exc.message)
+        credentials = ctx.settings.proxy_auth
+        # Inside a tunnel the CONNECT that opened it was authenticated.
+        if (
+            refusal is None
+            and credentials
+            and tunnel is None
+            and not auth.is_authorized(raw_headers, credentials)
+        ):
+            refusal = _auth_refusal(raw_headers)
 
         flow = ctx.store.new_flow(self.stream.peername)
         flow.request = request
@@ -254,6 +267,8 @@ class ClientConnection:
         ctx.sink.emit(FlowCreated(flow.id))
 
         if refusal is not None:
+            if refusal.status == 407:
+                return await self.fail(flow, refusal, extra_headers=[auth.CHALLENGE])
             return await self.fail(flow, refusal, close=True)
         if method == "CONNECT":
             await open_tunnel(self, flow)
@@ -329,7 +344,13 @@ class ClientConnection:
         self.ctx.sink.emit(FlowFinished(flow.id))
         return True
 
-    async def fail(self, flow: Flow, error: ProxyError, close: bool = False) -> bool:
+    async def fail(
+        self,
+        flow: Flow,
+        error: ProxyError,
+        close: bool = False,
+        extra_headers: Sequence[tuple[bytes, bytes]] = (),
+    ) -> bool:
         """Answer ``error`` if the response has not started (else cut the
         connection so the client sees the failure), and record it on the
         flow. Returns whether the connection may be kept alive."""
@@ -340,7 +361,7 @@ class ClientConnection:
         body = pages.error_body(error.message)
         close = close or not self.finish_request_nowait()
         h = self.h11
-        headers = pages.error_headers(body, close)
+        headers = pages.error_headers(body, close) + list(extra_headers)
         data: bytes
         try:
             data = (
@@ -404,6 +425,12 @@ def _head_size(event: h11.Request) -> int:
     for name, value in event.headers.raw_items():
         size += len(name) + len(value) + 4
     return size
+
+
+def _auth_refusal(headers: Headers) -> ClientError:
+    if find_header(headers, b"proxy-authorization") is None:
+        return ClientError(407, "auth", "proxy authentication required")
+    return ClientError(407, "auth", "wrong proxy credentials")
 
 
 def _kind_for(status: int) -> str:

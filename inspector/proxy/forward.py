@@ -30,6 +30,7 @@ from inspector.core.events import (
 )
 from inspector.core.flow import Flow, FlowState, Response
 from inspector.core.http_rules import (
+    MAX_HEAD_SIZE,
     MessageRejected,
     Target,
     check_framing,
@@ -186,6 +187,10 @@ async def _read_response_head(
                 return None
             continue
         if isinstance(event, h11.Response):
+            # h11 enforces its size limit only while a head is incomplete; a
+            # head that arrived whole in one large read needs checking here.
+            if conn.received_bytes > MAX_HEAD_SIZE and _response_head_size(event) > MAX_HEAD_SIZE:
+                raise UpstreamError(502, "bad-response", "upstream response head over 64 KiB")
             return event
         if isinstance(event, h11.ConnectionClosed):
             raise _StaleConnection
@@ -340,6 +345,13 @@ async def _relay_response(
         response.body, response.body_size = capture.value(), capture.size
         response.body_truncated = capture.truncated
     return True
+
+
+def _response_head_size(event: h11.Response) -> int:
+    size = len(event.reason) + 15
+    for name, value in event.headers.raw_items():
+        size += len(name) + len(value) + 4
+    return size
 
 
 def _authority(target: Target) -> str:

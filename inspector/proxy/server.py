@@ -6,6 +6,16 @@ so the desktop app can host it on a thread of its own and tests can run
 several side by side. Stopping never relies on ``Server.wait_closed()``,
 which waits for every keep-alive client: it stops accepting, gives busy
 connections a short grace period, then aborts whatever is left.
+
+On selector loops (every loop on Linux and macOS, qasync's included) the
+engine accepts itself rather than through ``loop.create_server``: out of
+file descriptors, asyncio's accept loop keeps calling ``accept()`` up to
+``backlog`` times per wake-up, logging each failure with a traceback and
+scheduling a retry for each (CPython gh-151615), which here meant about a
+thousand error logs a second and a fifth of a core for as long as the
+shortage lasted. ``_Listener`` pauses once, says so once, and tries again
+after ``ACCEPT_RETRY_DELAY``. Proactor loops (Windows) accept by completion,
+not readiness, and keep asyncio's server.
 """
 
 from __future__ import annotations
@@ -15,10 +25,17 @@ import contextlib
 import errno
 import ipaddress
 import logging
+import os
 import socket
 from typing import cast
 
-from inspector.core.events import EventSink, ListenFailed, ProxyStarted, ProxyStopped
+from inspector.core.events import (
+    EventSink,
+    ListenFailed,
+    ProxyStarted,
+    ProxyStopped,
+    WarningRaised,
+)
 from inspector.core.settings import ProxySettings
 from inspector.core.store import FlowStore
 from inspector.proxy.client import ClientConnection
@@ -32,6 +49,15 @@ log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = 5.0
 """Seconds between sweeps of idle pooled connections."""
+BACKLOG = 1024
+"""Pending connections the kernel queues: a browser opens dozens at once."""
+ACCEPT_BATCH = 128
+"""Connections accepted per wake-up, so a burst cannot hold the loop long."""
+ACCEPT_RETRY_DELAY = 0.5
+"""Out of file descriptors (or kernel memory), accepting pauses this long:
+connections finishing meanwhile free descriptors, and pending clients wait
+in the backlog instead of the loop spinning on a listening socket that
+stays readable."""
 
 
 class ProxyServer:
@@ -49,7 +75,8 @@ class ProxyServer:
         self.ctx = EngineContext(settings=settings, store=store, sink=sink, pool=pool, certs=certs)
         if ignore is not None:
             self.ctx.ignore = ignore
-        self._server: asyncio.Server | None = None
+        self._listeners: list[_Listener | asyncio.Server] = []
+        self._attaching: set[asyncio.Task[None]] = set()
         self._clients: dict[ClientConnection, asyncio.Task[None]] = {}
         self._bound: list[tuple[str, int]] = []
         self._local_ips: frozenset[str] = frozenset()
@@ -63,7 +90,7 @@ class ProxyServer:
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return bool(self._listeners)
 
     @property
     def connection_count(self) -> int:
@@ -72,19 +99,22 @@ class ProxyServer:
     async def start(self) -> tuple[str, int]:
         """Bind and start accepting. Raises ListenError with a clear message."""
         host, port = self.settings.listen_host, self.settings.listen_port
-        loop = asyncio.get_running_loop()
         try:
-            self._server = await loop.create_server(
-                self._new_stream, host, port, reuse_address=True, backlog=1024
-            )
+            sockets = await _bind(host, port)
         except OSError as exc:
             message = _listen_message(host, port, exc)
             self.ctx.sink.emit(ListenFailed(host, port, message))
             raise ListenError(message) from None
-        self._bound = [
-            (str(sock.getsockname()[0]), int(sock.getsockname()[1]))
-            for sock in self._server.sockets
-        ]
+        self._bound = [(str(sock.getsockname()[0]), int(sock.getsockname()[1])) for sock in sockets]
+        loop = asyncio.get_running_loop()
+        for sock in sockets:
+            if accepts_by_readiness(loop):
+                listener = _Listener(self, sock)
+                listener.start()
+                self._listeners.append(listener)
+            else:
+                server = await loop.create_server(self._new_stream, sock=sock, backlog=BACKLOG)
+                self._listeners.append(server)
         if any(ipaddress.ip_address(ip).is_unspecified for ip, _ in self._bound):
             self._local_ips = _local_addresses()
         bound_host, bound_port = self._bound[0]
@@ -97,10 +127,15 @@ class ProxyServer:
     async def stop(self) -> None:
         """Stop accepting, let busy exchanges finish within the grace period,
         abort everything else, and return."""
-        server, self._server = self._server, None
-        if server is None:
+        listeners, self._listeners = self._listeners, []
+        if not listeners:
             return
-        server.close()
+        for listener in listeners:
+            listener.close()
+        if self._attaching:
+            # Accepted sockets still becoming transports: let them finish
+            # (a loop turn), so none is left open behind the stop.
+            await asyncio.wait(list(self._attaching), timeout=1.0)
         self.ctx.stopping = True
         busy = []
         for client, task in list(self._clients.items()):
@@ -138,6 +173,22 @@ class ProxyServer:
     def _new_stream(self) -> Stream:
         return _ServerStream(self)
 
+    def _attach(self, sock: socket.socket) -> None:
+        """Make a transport and a client connection for an accepted socket."""
+        task = self.ctx.tasks.spawn(self._make_transport(sock), name="accept")
+        self._attaching.add(task)
+        task.add_done_callback(self._attaching.discard)
+
+    async def _make_transport(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.connect_accepted_socket(self._new_stream, sock)
+        except OSError:
+            sock.close()  # the client vanished already
+        except BaseException:
+            sock.close()
+            raise
+
     def _accepted(self, stream: Stream) -> None:
         client = ClientConnection(self.ctx, stream)
         task = self.ctx.tasks.spawn(client.run(), name=f"client-{stream.peername[1]}")
@@ -161,6 +212,99 @@ class _ServerStream(Stream):
             self._owner._accepted(self)
         else:
             cast(asyncio.Transport, transport).abort()
+
+
+def accepts_by_readiness(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` can watch a listening socket for readiness (a
+    selector loop), which ``_Listener`` needs."""
+    return isinstance(loop, asyncio.SelectorEventLoop)
+
+
+class _Listener:
+    """One listening socket and its accept loop (see the module docstring
+    for why not asyncio's)."""
+
+    def __init__(self, owner: ProxyServer, sock: socket.socket) -> None:
+        self._owner = owner
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._loop = asyncio.get_running_loop()
+        self._retry: asyncio.TimerHandle | None = None
+        self._paused = False
+
+    def start(self) -> None:
+        self._retry = None
+        self._loop.add_reader(self._fd, self._accept)
+
+    def close(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        self._loop.remove_reader(self._fd)
+        self._sock.close()
+
+    def _accept(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, _address = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                if self._paused:
+                    # Only now, with every queued client taken, is the
+                    # shortage over; saying so earlier would repeat the
+                    # warning at every pause of one shortage.
+                    self._paused = False
+                    log.warning("accepting connections again")
+                return
+            except ConnectionAbortedError:
+                continue
+            except OSError as exc:
+                self._pause(exc)
+                return
+            sock.setblocking(False)
+            self._owner._attach(sock)
+
+    def _pause(self, exc: OSError) -> None:
+        """Stop watching the socket for a while; say so once per shortage."""
+        self._loop.remove_reader(self._fd)
+        self._retry = self._loop.call_later(ACCEPT_RETRY_DELAY, self.start)
+        if self._paused:
+            return
+        self._paused = True
+        message = (
+            f"cannot accept connections ({exc.strerror or exc}); "
+            f"retrying every {ACCEPT_RETRY_DELAY:g} s"
+        )
+        log.warning("%s", message)
+        self._owner.ctx.sink.emit(WarningRaised("accept", self._owner.ctx.listen, message))
+
+
+async def _bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for every address ``host`` resolves to, as
+    ``loop.create_server`` would make them: address reuse on POSIX, and
+    IPv6 sockets IPv6-only so each family has its own."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _name, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            if os.name == "posix":
+                # A restart may bind at once despite TIME_WAIT; on Windows the
+                # option would instead let another process share the port.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(BACKLOG)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 def _listen_message(host: str, port: int, exc: OSError) -> str:

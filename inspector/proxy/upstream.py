@@ -50,6 +50,8 @@ class UpstreamConnection:
         self.exchanges = 0
         self.received_any = False
         """Whether any response byte arrived in the current exchange."""
+        self.received_bytes = 0
+        """Bytes read in the current exchange (head size checks)."""
 
     async def send(self, event: h11.Event) -> None:
         data = self.h11.send(event)
@@ -82,6 +84,7 @@ class UpstreamConnection:
         data = await self.stream.read(READ_SIZE, self._loop.time() + timeout)
         if data:
             self.received_any = True
+            self.received_bytes += len(data)
         self.h11.receive_data(data)
 
     def finish_cycle(self) -> bool:
@@ -93,6 +96,7 @@ class UpstreamConnection:
         conn.start_next_cycle()
         self.exchanges += 1
         self.received_any = False
+        self.received_bytes = 0
         return self.clean
 
     @property

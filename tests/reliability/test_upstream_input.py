@@ -1,0 +1,258 @@
+"""Hostile or broken upstream answers beyond tests/proxy/test_errors.py:
+bad lengths, oversize heads, stray bytes after bodiless answers, resets and
+stalls mid-body. The client gets a clear 502/504 while nothing was sent to
+it yet, and a cut connection (never a faked end) once the head is out; each
+scenario leaves no task or socket behind."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from inspector.core.flow import FlowState
+from tests.proxy.harness import run, running_proxy
+from tests.reliability.helpers import (
+    RawOrigin,
+    Script,
+    exchange,
+    leak_check,
+    parse_responses,
+    reset,
+    status_of,
+    until_peer_closes,
+)
+
+GOOD = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood"
+
+
+def _answering(bad: bytes) -> Script:
+    """An origin answering ``bad`` to any path but /good, on every request
+    of a connection, then staying until the proxy closes."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            writer.write(GOOD if head.startswith(b"GET /good ") else bad)
+            await writer.drain()
+
+    return script
+
+
+BAD_LENGTHS = {
+    "plus": b"Content-Length: +5\r\n",
+    "hex": b"Content-Length: 0x5\r\n",
+    "letters": b"Content-Length: five\r\n",
+    "negative": b"Content-Length: -1\r\n",
+    "list-differing": b"Content-Length: 5, 6\r\n",
+    "two-differing": b"Content-Length: 5\r\nContent-Length: 6\r\n",
+    "te-gzip-only": b"Transfer-Encoding: gzip\r\n",
+    "te-chunked-then-gzip": b"Transfer-Encoding: chunked, gzip\r\n",
+    "te-and-cl": b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+    "te-non-ascii": "Transfer-Encoding: chunkéd\r\n".encode("latin-1"),
+    "space-before-colon": b"Content-Length : 5\r\n",
+}
+
+
+@pytest.mark.parametrize("framing", BAD_LENGTHS.values(), ids=BAD_LENGTHS.keys())
+def test_bad_response_framing_is_502_and_the_client_connection_survives(framing: bytes) -> None:
+    async def scenario() -> None:
+        bad = b"HTTP/1.1 200 OK\r\n" + framing + b"\r\n5\r\nhello\r\n0\r\n\r\n"
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(_answering(bad)) as origin:
+                client = await proxy.client()
+                answer = await client.request("GET", f"{origin.base}/bad")
+                assert answer.status == 502, answer
+                assert answer.header(b"X-Inspector-Error") == b"1"
+                assert b"hello" not in answer.body
+                # The framing was answered, not misread: the next request on
+                # the same client connection is served normally.
+                again = await client.request("GET", f"{origin.base}/good")
+                assert (again.status, again.body) == (200, b"good")
+                client.close()
+            await proxy.wait_flows(2)
+            bad_flow, good_flow = proxy.store
+            assert bad_flow.error is not None and bad_flow.error.kind == "bad-response"
+            assert good_flow.state is FlowState.COMPLETE
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        66 * 1024,
+        300 * 1024,
+        4 * 1024 * 1024,
+    ],
+    ids=["66k", "300k", "4m"],
+)
+def test_oversize_response_head_is_502(size: int) -> None:
+    async def scenario() -> None:
+        fields = b"".join(b"X-Big-%d: %s\r\n" % (i, b"v" * 1000) for i in range(size // 1000))
+        big = b"HTTP/1.1 200 OK\r\n" + fields + b"Content-Length: 2\r\n\r\nok"
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(_answering(big)) as origin:
+                raw = await exchange(
+                    proxy.port,
+                    f"GET {origin.base}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(),
+                )
+                assert status_of(raw) == 502, raw[:100]
+                assert len(raw) < 1024
+            await proxy.wait_flows(1)
+            [flow] = proxy.store
+            assert flow.error is not None and flow.error.kind == "bad-response"
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("/204", b"HTTP/1.1 204 No Content\r\n\r\n"),
+        ("/204-with-length", b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"),
+        ("/304", b'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nContent-Length: 5\r\n\r\n'),
+        ("/304-chunked", b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    ],
+)
+def test_stray_body_after_204_or_304_never_reaches_the_client(path: str, answer: bytes) -> None:
+    """RFC 9112 section 6.3: 204 and 304 answers end at their head. A body
+    sent anyway must be neither relayed nor taken as the next answer."""
+    stray = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nSTRAYED"
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            writer.write(GOOD if head.startswith(b"GET /good ") else answer + stray)
+            await writer.drain()
+
+    async def scenario() -> None:
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(script) as origin:
+                raw = await exchange(
+                    proxy.port,
+                    f"GET {origin.base}{path} HTTP/1.1\r\nHost: x\r\n\r\n"
+                    f"GET {origin.base}/good HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                    "\r\n".encode(),
+                )
+                first, second = parse_responses(raw, ["GET", "GET"])
+                assert first.status == int(path[1:4]) and first.body == b""
+                assert (second.status, second.body) == (200, b"good")
+                assert b"STRAYED" not in raw
+                # The connection that carried stray bytes was not reused.
+                assert origin.connections == 2
+            await proxy.wait_flows(2)
+            assert all(f.state is FlowState.COMPLETE for f in proxy.store)
+
+    run(scenario())
+
+
+def test_upstream_reset_before_the_head_is_502() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        reset(writer)
+
+    async def scenario() -> None:
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(script) as origin:
+                client = await proxy.client()
+                answer = await client.request("GET", f"{origin.base}/")
+                assert answer.status == 502
+                assert b"closed the connection" in answer.body
+                client.close()
+            await proxy.wait_flows(1)
+            [flow] = proxy.store
+            assert flow.error is not None and flow.error.kind == "upstream-closed"
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_upstream_reset_mid_body_cuts_the_client_off(framing: str) -> None:
+    """The head is out, so no error answer is possible: the client must see
+    the body end early (short of Content-Length, or without the last
+    chunk) and the connection close, never a completed message."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        if framing == "length":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nfirst part")
+        else:
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\nfirst part\r\n"
+            )
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        reset(writer)
+
+    async def scenario() -> None:
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(script) as origin:
+                raw = await exchange(
+                    proxy.port, f"GET {origin.base}/ HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                )
+                head, _, body = raw.partition(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 200")
+                assert b"first part" in body
+                assert parse_responses(raw, ["GET"]) == []  # never a complete answer
+                assert not body.endswith(b"0\r\n\r\n")
+            await proxy.wait_flows(1)
+            [flow] = proxy.store
+            assert flow.state is FlowState.FAILED
+            assert flow.error is not None and flow.error.kind == "truncated"
+            assert flow.response is not None and flow.response.body == b"first part"
+
+    run(scenario())
+
+
+def test_upstream_stalling_mid_body_is_a_body_timeout_and_a_cut() -> None:
+    """After the head the client cannot be given a 504: it gets the bytes
+    that came, then the connection is cut; the flow says body-timeout."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nfirst part")
+        await writer.drain()
+        await until_peer_closes(reader)
+
+    async def scenario() -> None:
+        async with running_proxy(response_head_timeout=0.3) as proxy, leak_check(proxy):
+            async with RawOrigin(script) as origin:
+                raw = await exchange(
+                    proxy.port, f"GET {origin.base}/ HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                )
+                assert raw.startswith(b"HTTP/1.1 200")
+                assert raw.endswith(b"\r\n\r\nfirst part")
+                assert b"504" not in raw
+            await proxy.wait_flows(1)
+            [flow] = proxy.store
+            assert flow.state is FlowState.FAILED
+            assert flow.error is not None and flow.error.kind == "body-timeout"
+            assert flow.response is not None and flow.response.status == 200
+
+    run(scenario())
+
+
+def test_upstream_garbage_after_a_good_head_is_a_cut() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nnonsense"
+        )
+        await writer.drain()
+        await until_peer_closes(reader)
+
+    async def scenario() -> None:
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(script) as origin:
+                raw = await exchange(
+                    proxy.port, f"GET {origin.base}/ HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                )
+                assert raw.startswith(b"HTTP/1.1 200")
+                assert b"nonsense" not in raw
+                assert parse_responses(raw, ["GET"]) == []
+            await proxy.wait_flows(1)
+            [flow] = proxy.store
+            assert flow.state is FlowState.FAILED and flow.error is not None
+
+    run(scenario())
