@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="MiB of each body kept (default 8); the rest streams through",
     )
     headless.add_argument(
+        "--body-memory",
+        metavar="MIB",
+        type=float,
+        default=512.0,
+        help="MiB of bodies kept across all flows (default 512); older bodies are dropped",
+    )
+    headless.add_argument(
         "--stats", metavar="SECONDS", type=float, help="print the event relay's metrics"
     )
     headless.add_argument(
@@ -170,11 +177,14 @@ def settings_from(args: argparse.Namespace) -> ProxySettings:
     host, port = parse_listen(args.listen or DEFAULT_LISTEN)
     if args.body_limit < 0:
         raise ValueError("--body-limit must not be negative")
+    if args.body_memory <= 0:
+        raise ValueError("--body-memory must be positive")
     settings = ProxySettings(
         listen_host=host,
         listen_port=port,
         allow_remote=args.allow_remote,
         body_capture_limit=int(args.body_limit * 1024 * 1024),
+        body_memory_limit=int(args.body_memory * 1024 * 1024),
     )
     apply_https_options(settings, args)
     return settings

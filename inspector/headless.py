@@ -114,7 +114,7 @@ async def run(
     """Serve until SIGINT or SIGTERM; return the process exit status."""
     gcpolicy.install()
     certs = load_certs(settings, confdir or config_dir())
-    store = FlowStore()
+    store = FlowStore(settings.body_memory_limit)
     printer = FlowPrinter(store, out, quiet)
     limits = RelayLimits()
     if relay_capacity is not None:

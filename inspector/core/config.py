@@ -23,7 +23,14 @@ APP_NAME = "inspector"
 SETTINGS_FILE = "settings.json"
 
 PERSISTED: dict[str, tuple[str, ...]] = {
-    "proxy": ("listen_host", "listen_port", "body_capture_limit", "intercept_tls", "ignore_hosts"),
+    "proxy": (
+        "listen_host",
+        "listen_port",
+        "body_capture_limit",
+        "body_memory_limit",
+        "intercept_tls",
+        "ignore_hosts",
+    ),
     "relay": ("flush_interval_ms", "capacity"),
 }
 

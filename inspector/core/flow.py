@@ -127,6 +127,9 @@ class Flow:
     """Set on CONNECT flows."""
     upstream_tls: TlsInfo | None = None
     """TLS details of the upstream connection, for https requests."""
+    bodies_dropped: bool = False
+    """The captured bodies were dropped to keep memory under the store's
+    limit (sizes and heads remain)."""
 
     t_start: float = 0.0
     """Request head complete."""

@@ -26,6 +26,9 @@ class ProxySettings:
 
     body_capture_limit: int = 8 * MiB
     """Bytes of each body kept on the flow; the rest streams through unkept."""
+    body_memory_limit: int = 512 * MiB
+    """Total captured body bytes kept across all flows; beyond it the oldest
+    flows' bodies are dropped (counted and shown), so memory levels off."""
 
     connect_timeout: float = 10.0
     """DNS plus TCP connect to the upstream; beyond it the client gets 504."""

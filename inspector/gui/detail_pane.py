@@ -125,6 +125,11 @@ class DetailPane(QTabWidget):
         if flow.error is not None:
             summary += f"<br><span style='color:#d73a49'>Error ({flow.error.kind}): "
             summary += f"{_escape(flow.error.message)}</span>"
+        if flow.bodies_dropped:
+            summary += (
+                "<br><i>Bodies dropped to stay under the memory limit for captured bodies "
+                "(Settings)</i>"
+            )
         self.response.set_message(summary, response)
         self.timing.set_flow(flow)
         started = datetime.datetime.fromtimestamp(flow.t_start).isoformat(

@@ -254,9 +254,12 @@ class MainWindow(QMainWindow):
         self.pressure.update_stats(self._stats())
         shown = self.model.rowCount()
         total = len(self.store)
-        self.count_label.setText(
-            f"{total:,} flows" if shown == total else f"{shown:,} of {total:,} flows"
-        )
+        text = f"{total:,} flows" if shown == total else f"{shown:,} of {total:,} flows"
+        dropped = self.store.bodies_dropped
+        if dropped:
+            # Never silent: bodies dropped to stay under the memory limit.
+            text += f" ({dropped:,} bodies dropped at the memory limit)"
+        self.count_label.setText(text)
         rss = rss_bytes()
         self.memory_label.setText(f"Memory {size(rss)}" if rss else "")
 

@@ -64,6 +64,14 @@ class SettingsDialog(QDialog):
         self.body_limit.setRange(0, 1024)
         self.body_limit.setSuffix(" MiB")
         self.body_limit.setValue(settings.proxy.body_capture_limit // MiB)
+        self.body_memory = QSpinBox()
+        self.body_memory.setRange(16, 65536)
+        self.body_memory.setSingleStep(256)
+        self.body_memory.setSuffix(" MiB")
+        self.body_memory.setToolTip(
+            "Captured bodies kept across all flows; beyond this the oldest are dropped"
+        )
+        self.body_memory.setValue(max(settings.proxy.body_memory_limit // MiB, 16))
         self.flush = QSpinBox()
         self.flush.setRange(5, 1000)
         self.flush.setSuffix(" ms")
@@ -92,6 +100,7 @@ class SettingsDialog(QDialog):
         proxy.addRow("Port:", self.port)
         proxy.addRow("", self.allow_remote)
         proxy.addRow("Keep bodies up to:", self.body_limit)
+        proxy.addRow("Bodies in memory, in all:", self.body_memory)
         https = QFormLayout()
         https.addRow("", self.intercept_tls)
         https.addRow("Ignore hosts:", self.ignore_hosts)
@@ -139,6 +148,7 @@ class SettingsDialog(QDialog):
         settings.proxy.listen_port = self.port.value()
         settings.proxy.allow_remote = self.allow_remote.isChecked()
         settings.proxy.body_capture_limit = self.body_limit.value() * MiB
+        settings.proxy.body_memory_limit = self.body_memory.value() * MiB
         settings.proxy.intercept_tls = self.intercept_tls.isChecked()
         settings.proxy.ignore_hosts = self.ignore_hosts.text().strip()
         settings.proxy.insecure_upstream = not self.verify_upstream.isChecked()

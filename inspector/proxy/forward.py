@@ -91,6 +91,7 @@ async def forward(client: ClientConnection, flow: Flow, event: h11.Request, targ
     finally:
         if conn is not None:
             ctx.pool.discard(conn)
+        ctx.store.account(flow)
 
 
 async def _start(
