@@ -13,7 +13,9 @@ have closed the idle connection just as it was picked (RFC 9112 section
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, overload
 
 import h11
@@ -37,8 +39,9 @@ from inspector.core.http_rules import (
     find_header,
     forwardable_headers,
 )
-from inspector.proxy.errors import ClientError, UpstreamError
-from inspector.proxy.stream import StreamClosed
+from inspector.proxy.errors import ClientError, ClientGone, UpstreamError
+from inspector.proxy.stream import Stream, StreamClosed
+from inspector.proxy.tls import TlsStream
 from inspector.proxy.upstream import PoolKey, UpstreamConnection
 
 if TYPE_CHECKING:
@@ -162,6 +165,44 @@ async def _read_response_head(
     client. With ``until_informational``, return None after relaying the
     first 1xx (the client may now send its body)."""
     timeout = client.ctx.settings.response_head_timeout
+    with _hangup_aborts(client, conn) as hangup:
+        try:
+            return await _read_head_events(client, conn, timeout, until_informational)
+        except (UpstreamError, _StaleConnection):
+            if hangup.happened:
+                raise ClientGone from None
+            raise
+
+
+class _Hangup:
+    happened = False
+
+
+@contextlib.contextmanager
+def _hangup_aborts(client: ClientConnection, conn: UpstreamConnection) -> Iterator[_Hangup]:
+    """While waiting on the upstream, a client that hangs up aborts the
+    upstream connection (the exchange then ends as "client closed") rather
+    than holding it until the response timeout."""
+    raw = client.stream.raw if isinstance(client.stream, TlsStream) else client.stream
+    hangup = _Hangup()
+    if not isinstance(raw, Stream) or raw.at_eof:
+        yield hangup
+        return
+
+    def on_hangup() -> None:
+        hangup.happened = True
+        conn.stream.abort()
+
+    raw.on_hangup = on_hangup
+    try:
+        yield hangup
+    finally:
+        raw.on_hangup = None
+
+
+async def _read_head_events(
+    client: ClientConnection, conn: UpstreamConnection, timeout: float, until_informational: bool
+) -> h11.Response | None:
     while True:
         try:
             event = await conn.next_event(timeout)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 HIGH_WATER = 256 * 1024
@@ -56,6 +57,9 @@ class Stream(asyncio.Protocol):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.Handle | None = None
         self._timer_when = 0.0
+        self.on_hangup: Callable[[], None] | None = None
+        """Called when the peer closes or the connection is lost: lets an
+        exchange waiting on something else (the upstream) notice at once."""
         self._deadline: float | None = None
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
@@ -93,10 +97,14 @@ class Stream(asyncio.Protocol):
     def eof_received(self) -> bool:
         self._eof = True
         self._wake_reader()
+        if self.on_hangup is not None:
+            self.on_hangup()
         # Keep the transport open so a half-closed peer can still be written to.
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.on_hangup is not None:
+            self.on_hangup()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -187,12 +187,6 @@ def test_faults_leave_no_task_or_socket_behind(
     run(scenario(proxy_certs, upstream_certs))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: while waiting for the upstream's head the proxy does not watch the "
-    "client, so a client that gave up holds its upstream connection until "
-    "response_head_timeout (60 s by default) and the flow then reads response-timeout",
-)
 def test_client_gone_while_waiting_for_the_head_releases_the_upstream() -> None:
     async def scenario() -> None:
         async with running_proxy(response_head_timeout=30) as proxy, Origin(_stall) as origin:
