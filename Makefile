@@ -7,7 +7,9 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench package icons clean
+SOAK_SECONDS ?= 600
+
+.PHONY: run test lint format bench soak package icons clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -43,6 +45,10 @@ bench: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format inspector tests packaging
 	$(BIN)/ruff check --fix inspector tests packaging
+
+soak: $(VENV)/.installed-test
+	mkdir -p bench-results
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.soak.soak --seconds $(SOAK_SECONDS) --json bench-results/soak.json
 
 package: $(VENV)/.installed-run
 	PYTHON=$(BIN)/python packaging/build_deb.sh
