@@ -1,0 +1,148 @@
+"""HTTPS new tunnels per second, Inspector's modes and the peer side by side.
+
+Each tunnel is a fresh connection, a CONNECT, a TLS handshake with the
+proxy (interception, with the proxy's CA trusted by the client), one GET
+that the proxy forwards over verified TLS to a local origin, and a close:
+the same work as ``bench_tunnels.py``, whose origin and client this reuses.
+Every mode is started once and kept for the run; each round loads them one
+after the other (rotating the order) and the origin directly, and figures
+are medians over rounds, ratios taken per round.
+
+Run as ``python -m tests.bench.bench_https [--quick] [--rounds N]
+[--seconds S] [--peers mitmproxy] [--json PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from inspector.core.certs import CertStore
+from tests.bench import peers, targets
+from tests.bench.bench_engine import git_revision
+from tests.bench.bench_tunnels import origin, run_load
+
+DEFAULT_MODES = ("headless", "desktop")
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="inspector-bench-https-"))
+    upstream = CertStore.load_or_create(work / "upstream")
+    proxy_ca = CertStore.load_or_create(work / "inspector")
+    server, port = await origin(upstream.server_context("localhost"))
+    modes = list(args.modes)
+    extra: dict[str, Any] = {"confdir": work / "inspector", "upstream_ca": upstream.ca_cert_path}
+    versions: dict[str, str] = {}
+    if "mitmproxy" in args.peers:
+        exe = peers.ensure("mitmproxy")
+        versions["mitmproxy"] = peers.version(exe)
+        extra.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
+        modes.append("mitmdump")
+    procs: dict[str, targets.Proc] = {}
+    contexts: dict[str, ssl.SSLContext] = {
+        "direct": ssl.create_default_context(cafile=str(upstream.ca_cert_path))
+    }
+    results: dict[str, list[dict[str, float]]] = {m: [] for m in ["direct", *modes]}
+    loop = asyncio.get_running_loop()
+    try:
+        for mode in modes:
+            procs[mode] = await loop.run_in_executor(
+                None, targets.start, targets.Launch(mode, bench=["--probe-ms", "0"], **extra)
+            )
+            if mode == "mitmdump":
+                ca = peers.wait_for_ca(work / "mitmproxy")
+            else:
+                ca = proxy_ca.ca_cert_path
+            contexts[mode] = ssl.create_default_context(cafile=str(ca))
+            # Warm the leaf and upstream caches.
+            await run_load(procs[mode].port, port, contexts[mode], 0.5, args.concurrency)
+        for index in range(args.rounds):
+            order = ["direct", *modes]
+            shift = index % len(order)
+            for mode in order[shift:] + order[:shift]:
+                proxy = None if mode == "direct" else procs[mode].port
+                results[mode].append(
+                    await run_load(proxy, port, contexts[mode], args.seconds, args.concurrency)
+                )
+    finally:
+        for proc in procs.values():
+            await loop.run_in_executor(None, targets.stop, proc)
+        server.close()
+        upstream.close()
+        proxy_ca.close()
+    table = []
+    for mode, runs in results.items():
+        row: dict[str, Any] = {
+            "mode": mode,
+            **{key: statistics.median(r[key] for r in runs) for key in runs[0]},
+            "all": [r["tunnels_per_s"] for r in runs],
+        }
+        for other in ("headless", "mitmdump"):
+            if other in results and other != mode and mode != "direct":
+                row[f"vs_{other}"] = statistics.median(
+                    a["tunnels_per_s"] / b["tunnels_per_s"]
+                    for a, b in zip(runs, results[other], strict=True)
+                    if b["tunnels_per_s"]
+                )
+        table.append(row)
+    return {
+        "config": {
+            "rounds": args.rounds,
+            "seconds": args.seconds,
+            "concurrency": args.concurrency,
+            "peers": versions,
+            "revision": git_revision(),
+        },
+        "table": table,
+    }
+
+
+def render(summary: dict[str, Any]) -> str:
+    c = summary["config"]
+    lines = [
+        f"HTTPS new tunnels (CONNECT + TLS + one GET), {c['concurrency']} concurrent, "
+        f"medians of {c['rounds']} x {c['seconds']:g} s",
+        f"{'mode':<16} {'tunnels/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'/headless':>9} "
+        f"{'/mitmdump':>9} {'errors':>6}",
+    ]
+    for r in summary["table"]:
+        vh = f"{r['vs_headless']:.2f}" if "vs_headless" in r else ""
+        vm = f"{r['vs_mitmdump']:.2f}" if "vs_mitmdump" in r else ""
+        lines.append(
+            f"{r['mode']:<16} {r['tunnels_per_s']:>9,.0f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+            f"{vh:>9} {vm:>9} {r['errors']:>6.0f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 round of 1 s")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--modes", type=lambda s: s.split(","), default=list(DEFAULT_MODES))
+    parser.add_argument("--peers", type=lambda s: [p for p in s.split(",") if p], default=[])
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.seconds = 1, 1.0
+    started = time.monotonic()
+    summary = asyncio.run(bench(args))
+    summary["config"]["elapsed_s"] = round(time.monotonic() - started, 1)
+    print(render(summary))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

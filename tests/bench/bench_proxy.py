@@ -1,0 +1,357 @@
+"""Forward-proxy throughput of every mode side by side, with the peer.
+
+One loopback origin serves the whole run. Each round starts each mode in
+turn (the order rotates from round to round, so no mode always runs first
+or last) and puts it through the same loads from ``loadgen.py`` (wrk with a
+Lua script for absolute-form requests when installed, else the built-in
+asyncio client): small GETs over 10 and 50 keep-alive connections, and over
+10 connections with a new connection per request; then one 64 MiB download.
+For the modes in ``--idle-modes`` it then opens ``--idle`` keep-alive
+client connections (``idle_conns.py``: each has made one request and stays
+open, as a browser's do) and runs the keep-alive loads again while they are
+held. The origin is loaded directly too, as the client's own ceiling.
+
+In the desktop modes a 5 ms timer on the GUI thread measures how long the
+GUI event loop went without a turn during each load (``gui_target.py``).
+Figures are medians over rounds; a ratio between two modes is taken per
+round (same minute, same machine state) and its median reported. Modes:
+``bare`` (minimal h11 proxy, the floor), ``headless``, ``desktop`` (the app
+offscreen with live table and pressure panel), ``desktop-naive``,
+``desktop-qasync``, and ``mitmdump`` with ``--peers mitmproxy``.
+
+Run as ``python -m tests.bench.bench_proxy [--quick] [--rounds N]
+[--duration S] [--peers mitmproxy] [--json PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.bench import peers, targets
+from tests.bench.bench_engine import Options, git_revision, loadgen, run_load
+
+DOWNLOAD_SIZE = 64 * 1024 * 1024
+LOADS: tuple[tuple[str, int, bool], ...] = (
+    ("c=10 keep-alive", 10, False),
+    ("c=50 keep-alive", 50, False),
+    ("c=10 new conn", 10, True),
+)
+IDLE_LOADS = LOADS[:2]
+DEFAULT_MODES = ("bare", "headless", "desktop", "desktop-naive", "desktop-qasync")
+DEFAULT_IDLE_MODES = ("headless", "desktop", "desktop-qasync")
+
+
+def _median(values: list[float]) -> float:
+    values = [v for v in values if v == v]
+    return statistics.median(values) if values else float("nan")
+
+
+def _ratio(a: list[float], b: list[float]) -> float:
+    return _median([x / y for x, y in zip(a, b, strict=False) if y])
+
+
+def idle_label(load: str, idle: int) -> str:
+    return f"{load} +{idle} idle"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.samples: dict[tuple[str, str], dict[str, list[float]]] = {}
+        self.clients: dict[str, str] = {}
+
+    def _entry(self, load: str, mode: str) -> dict[str, list[float]]:
+        keys = ("rps", "p50_ms", "p99_ms", "cpu_us", "errors", "stall_max_ms", "stall_p99_ms")
+        return self.samples.setdefault((load, mode), {key: [] for key in keys})
+
+    def add(
+        self,
+        load: str,
+        mode: str,
+        result: dict[str, Any],
+        cpu: float | None,
+        stall: dict[str, float] | None = None,
+    ) -> None:
+        entry = self._entry(load, mode)
+        if stall is not None:
+            entry["stall_max_ms"].append(stall["gap_max_ms"])
+            entry["stall_p99_ms"].append(stall["gap_p99_ms"])
+        entry["rps"].append(result["rps"])
+        entry["p50_ms"].append(result["p50_ms"])
+        entry["p99_ms"].append(result["p99_ms"])
+        entry["errors"].append(result["errors"])
+        if cpu is not None and result.get("total_requests"):
+            entry["cpu_us"].append(cpu / result["total_requests"] * 1e6)
+        self.clients[load] = result.get("client", "")
+
+    def missing(self, load: str, mode: str) -> None:
+        entry = self._entry(load, mode)
+        for key in ("rps", "p50_ms", "p99_ms"):
+            entry[key].append(float("nan"))
+        entry["errors"].append(1)
+
+
+def _measured(
+    opts: Options, origin: str, proc: targets.Proc, connections: int, close: bool
+) -> tuple[dict[str, Any], float, dict[str, float] | None]:
+    """One load on ``proc``: the result, its CPU seconds, and for a desktop
+    mode the GUI event loop's stalls during the load."""
+    gui = targets.split_mode(proc.name)[0] in targets.DESKTOP_MODES
+    if gui:
+        proc.send("mark")
+        proc.expect("mark ", 30)
+    cpu = proc.cpu_seconds()
+    result = run_load(opts, origin, proc.address, connections, close)
+    cpu = proc.cpu_seconds() - cpu
+    stall = None
+    if gui:
+        proc.send("report")
+        stall = json.loads(proc.expect("report ", 30))["stall"]
+    return result, cpu, stall
+
+
+def _download(origin: str, proxy: str | None) -> float:
+    args = ["--origin", origin, "--download", str(DOWNLOAD_SIZE)]
+    args += ["--proxy", proxy] if proxy else ["--direct"]
+    return float(loadgen(args)["mb_s"])
+
+
+def _hold_idle(origin: str, proxy: str, count: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.idle_conns",
+            "--origin",
+            origin,
+            "--proxy",
+            proxy,
+            "-n",
+            str(count),
+        ],
+        cwd=targets.ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    line = holder.stdout.readline()
+    if not line.startswith("ready "):
+        holder.kill()
+        raise RuntimeError(f"idle connections not opened: {line!r}")
+    return holder, json.loads(line[6:])
+
+
+def _release_idle(holder: subprocess.Popen[str]) -> dict[str, Any]:
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    line = holder.stdout.readline()
+    holder.wait(10)
+    return json.loads(line[7:]) if line.startswith("closed ") else {}
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    opts = Options(args.rounds, args.duration, args.warmup, args.client, 1)
+    modes = list(args.modes)
+    work = Path(tempfile.mkdtemp(prefix="inspector-bench-proxy-"))
+    launch_extra: dict[str, Any] = {"confdir": work / "inspector"}
+    peer_versions: dict[str, str] = {}
+    if "mitmproxy" in args.peers:
+        exe = peers.ensure("mitmproxy")
+        peer_versions["mitmproxy"] = peers.version(exe)
+        launch_extra.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
+        modes.append("mitmdump")
+    rec = Recorder()
+    downloads: dict[str, list[float]] = {m: [] for m in ["direct", *modes]}
+    idle_info: list[dict[str, Any]] = []
+    failures: list[str] = []
+    with_idle = [m for m in args.idle_modes if m in modes] if args.idle else []
+
+    origin_proc = targets.Proc("origin", [sys.executable, "-m", "tests.bench.origin"])
+    origin = origin_proc.address
+    try:
+        for index in range(args.rounds):
+            shift = index % len(modes)
+            order = modes[shift:] + modes[:shift]
+            for name, connections, close in LOADS[:2]:
+                rec.add(name, "direct", run_load(opts, origin, None, connections, close), None)
+            downloads["direct"].append(_download(origin, None))
+            for mode in order:
+                try:
+                    launch = targets.Launch(
+                        mode, bench=["--probe-ms", str(args.probe_ms)], **launch_extra
+                    )
+                    proc = targets.start(launch)
+                except (RuntimeError, TimeoutError) as exc:
+                    failures.append(f"round {index + 1} {mode}: {exc}")
+                    for name, _c, _close in LOADS:
+                        rec.missing(name, mode)
+                    downloads[mode].append(float("nan"))
+                    continue
+                try:
+                    for name, connections, close in LOADS:
+                        rec.add(name, mode, *_measured(opts, origin, proc, connections, close))
+                    downloads[mode].append(_download(origin, proc.address))
+                    if mode in with_idle:
+                        holder, opened = _hold_idle(origin, proc.address, args.idle)
+                        try:
+                            for name, connections, close in IDLE_LOADS:
+                                rec.add(
+                                    idle_label(name, args.idle),
+                                    mode,
+                                    *_measured(opts, origin, proc, connections, close),
+                                )
+                        finally:
+                            closed = _release_idle(holder)
+                        idle_info.append({"round": index + 1, "mode": mode, **opened, **closed})
+                except (RuntimeError, subprocess.SubprocessError, ValueError) as exc:
+                    failures.append(f"round {index + 1} {mode}: {exc}")
+                finally:
+                    targets.stop(proc)
+            print(f"bench_proxy: round {index + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+    finally:
+        origin_proc.stop()
+    return summarize(args, rec, downloads, modes, with_idle, idle_info, failures, peer_versions)
+
+
+def summarize(
+    args: argparse.Namespace,
+    rec: Recorder,
+    downloads: dict[str, list[float]],
+    modes: list[str],
+    with_idle: list[str],
+    idle_info: list[dict[str, Any]],
+    failures: list[str],
+    peer_versions: dict[str, str],
+) -> dict[str, Any]:
+    loads = [name for name, _c, _close in LOADS]
+    loads += [idle_label(name, args.idle) for name, _c, _close in IDLE_LOADS] if with_idle else []
+    table = []
+    for load in loads:
+        for mode in ["direct", *modes]:
+            entry = rec.samples.get((load, mode))
+            if entry is None:
+                continue
+            row: dict[str, Any] = {
+                "load": load,
+                "mode": mode,
+                "client": rec.clients.get(load, ""),
+                "rps": _median(entry["rps"]),
+                "rps_all": entry["rps"],
+                "p50_ms": _median(entry["p50_ms"]),
+                "p99_ms": _median(entry["p99_ms"]),
+                "cpu_us_per_req": _median(entry["cpu_us"]) if entry["cpu_us"] else None,
+                "errors": int(sum(entry["errors"])),
+            }
+            if entry["stall_max_ms"]:
+                row["stall_max_ms"] = _median(entry["stall_max_ms"])
+                row["stall_p99_ms"] = _median(entry["stall_p99_ms"])
+            for other in ("headless", "mitmdump", "bare"):
+                base = rec.samples.get((load, other))
+                if base is not None and other != mode and mode != "direct":
+                    row[f"vs_{other}"] = _ratio(entry["rps"], base["rps"])
+            if " idle" in load:
+                plain = rec.samples.get((load.split(" +")[0], mode))
+                if plain is not None:
+                    row["vs_no_idle"] = _ratio(entry["rps"], plain["rps"])
+            table.append(row)
+    dl = {m: _median(v) for m, v in downloads.items()}
+    dl_vs_direct = {
+        m: _ratio(v, downloads["direct"]) for m, v in downloads.items() if m != "direct"
+    }
+    return {
+        "config": {
+            "rounds": args.rounds,
+            "duration": args.duration,
+            "warmup": args.warmup,
+            "client": args.client,
+            "idle": args.idle,
+            "modes": modes,
+            "idle_modes": with_idle,
+            "peers": peer_versions,
+            "revision": git_revision(),
+        },
+        "table": table,
+        "download_mb_s": dl,
+        "download_vs_direct": dl_vs_direct,
+        "idle_connections": idle_info,
+        "failures": failures,
+    }
+
+
+def render(summary: dict[str, Any]) -> str:
+    config = summary["config"]
+    lines = [
+        f"Proxy throughput: {config['rounds']} rounds x {config['duration']:g} s, "
+        f"medians; revision {config['revision']}",
+        f"{'load':<26} {'mode':<16} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'CPU us':>7} {'/headless':>9} {'/mitmdump':>9} {'/no idle':>8}",
+    ]
+    for row in summary["table"]:
+
+        def ratio(key: str, r: dict[str, Any] = row) -> str:
+            return f"{r[key]:.2f}" if key in r and r[key] == r[key] else ""
+
+        cpu = f"{row['cpu_us_per_req']:.0f}" if row["cpu_us_per_req"] else "-"
+        errors = f" ({row['errors']} errors)" if row["errors"] else ""
+        lines.append(
+            f"{row['load']:<26} {row['mode']:<16} {row['rps']:>8,.0f} {row['p50_ms']:>7.2f} "
+            f"{row['p99_ms']:>7.2f} {cpu:>7} {ratio('vs_headless'):>9} "
+            f"{ratio('vs_mitmdump'):>9} {ratio('vs_no_idle'):>8}{errors}"
+        )
+    dl = summary["download_mb_s"]
+    lines.append(
+        "64 MiB download MiB/s: "
+        + ", ".join(
+            f"{m} {v:,.0f}"
+            + (f" ({summary['download_vs_direct'][m]:.2f}x direct)" if m != "direct" else "")
+            for m, v in dl.items()
+        )
+    )
+    for failure in summary["failures"]:
+        lines.append(f"FAILED: {failure}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 round of 1 s loads")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=2.0)
+    parser.add_argument("--warmup", type=float, default=0.5)
+    parser.add_argument("--client", choices=("auto", "wrk", "builtin"), default="auto")
+    parser.add_argument("--modes", type=lambda s: s.split(","), default=list(DEFAULT_MODES))
+    parser.add_argument(
+        "--idle-modes", type=lambda s: s.split(","), default=list(DEFAULT_IDLE_MODES)
+    )
+    parser.add_argument("--idle", type=int, default=500, help="idle connections (0: skip)")
+    parser.add_argument(
+        "--probe-ms",
+        type=int,
+        default=5,
+        help="desktop modes: GUI stall probe interval (0: none); 5 ms costs ~0.5%% CPU",
+    )
+    parser.add_argument("--peers", type=lambda s: [p for p in s.split(",") if p], default=[])
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.duration, args.warmup = 1, 1.0, 0.3
+    started = time.monotonic()
+    summary = bench(args)
+    summary["config"]["elapsed_s"] = round(time.monotonic() - started, 1)
+    print(render(summary))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
