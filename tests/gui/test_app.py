@@ -174,7 +174,7 @@ def test_quit_is_fast_with_traffic_in_flight(run_app: RunApp) -> None:
             clients = [await Client.connect(_port(app)) for _ in range(20)]
             for c in clients:
                 await c.send(f"GET {origin.base}/ HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-            await _until(lambda: len(app.store) == 20)
+            await _until(lambda: len(app.store) == 20 and len(origin.requests) == 20)
             timing["quit"] = time.monotonic()
             app.quit(0)
             await asyncio.sleep(0)

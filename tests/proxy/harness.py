@@ -71,9 +71,12 @@ class Origin:
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
         self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        await asyncio.sleep(0)
+        # A connection accepted just before close() gets its handler a few
+        # loop iterations later: keep aborting until none is left.
+        for _ in range(8):
+            for writer in list(self._writers):
+                writer.transport.abort()
+            await asyncio.sleep(0)
 
     @property
     def base(self) -> str:
