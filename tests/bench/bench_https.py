@@ -41,11 +41,16 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     modes = list(args.modes)
     extra: dict[str, Any] = {"confdir": work / "inspector", "upstream_ca": upstream.ca_cert_path}
     versions: dict[str, str] = {}
+    peer_error = ""
     if "mitmproxy" in args.peers:
-        exe = peers.ensure("mitmproxy")
-        versions["mitmproxy"] = peers.version(exe)
-        extra.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
-        modes.append("mitmdump")
+        try:
+            exe = peers.ensure("mitmproxy")
+        except (RuntimeError, OSError) as exc:
+            peer_error = f"mitmproxy could not be installed: {exc}"
+        else:
+            versions["mitmproxy"] = peers.version(exe)
+            extra.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
+            modes.append("mitmdump")
     procs: dict[str, targets.Proc] = {}
     contexts: dict[str, ssl.SSLContext] = {
         "direct": ssl.create_default_context(cafile=str(upstream.ca_cert_path))
@@ -102,6 +107,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "revision": git_revision(),
         },
         "table": table,
+        "failures": [peer_error] if peer_error else [],
     }
 
 

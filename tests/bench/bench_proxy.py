@@ -164,15 +164,19 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="inspector-bench-proxy-"))
     launch_extra: dict[str, Any] = {"confdir": work / "inspector"}
     peer_versions: dict[str, str] = {}
+    failures: list[str] = []
     if "mitmproxy" in args.peers:
-        exe = peers.ensure("mitmproxy")
-        peer_versions["mitmproxy"] = peers.version(exe)
-        launch_extra.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
-        modes.append("mitmdump")
+        try:
+            exe = peers.ensure("mitmproxy")
+        except (RuntimeError, OSError) as exc:
+            failures.append(f"mitmproxy could not be installed: {exc}")
+        else:
+            peer_versions["mitmproxy"] = peers.version(exe)
+            launch_extra.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
+            modes.append("mitmdump")
     rec = Recorder()
     downloads: dict[str, list[float]] = {m: [] for m in ["direct", *modes]}
     idle_info: list[dict[str, Any]] = []
-    failures: list[str] = []
     with_idle = [m for m in args.idle_modes if m in modes] if args.idle else []
 
     origin_proc = targets.Proc("origin", [sys.executable, "-m", "tests.bench.origin"])

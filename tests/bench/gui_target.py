@@ -40,6 +40,7 @@ all processes, so the driver can time the exit from it. Run as
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
@@ -70,7 +71,10 @@ from tests.bench.gui_probes import GcWatch, Sampler, StallProbe, calibrate_pendi
 
 
 def _say(name: str, payload: object) -> None:
-    print(f"{name} {json.dumps(payload)}", flush=True)
+    # The driver may be gone (its end of the pipe closed): the app must
+    # still quit, so a failed write is not an error here.
+    with contextlib.suppress(OSError):
+        print(f"{name} {json.dumps(payload)}", flush=True)
 
 
 class Control(QObject):
@@ -282,8 +286,11 @@ def instrumented(bench: argparse.Namespace) -> type[app_module.DesktopApp]:
 
         def quit(self, code: int = 0) -> None:
             if not self._quit.done():
-                self.bench.before_quit()
-                print(f"quit_at {time.monotonic()!r}", flush=True)
+                try:
+                    self.bench.before_quit()
+                finally:
+                    with contextlib.suppress(OSError):
+                        print(f"quit_at {time.monotonic()!r}", flush=True)
             super().quit(code)
 
     return BenchApp
@@ -336,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     app_module.DesktopApp = instrumented(bench)  # type: ignore[misc]
     code = app_module.run(options)
-    print(f"run_returned_at {time.monotonic()!r}", flush=True)
+    with contextlib.suppress(OSError):
+        print(f"run_returned_at {time.monotonic()!r}", flush=True)
     return code
 
 

@@ -175,6 +175,8 @@ class Report:
             for r in d["table"]
         )
         self.lines.append(f"HTTPS new tunnels: {cells}")
+        for failure in d.get("failures", []):
+            self.lines.append(f"  FAILED: {failure}")
         peer = any(r["mode"] == "mitmdump" for r in d["table"])
         for mode in ("desktop", "headless"):
             row = _row(d["table"], mode=mode)
