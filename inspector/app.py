@@ -80,7 +80,7 @@ class DesktopApp:
         self.qt_app = qt_app
         self.options = options
         self.settings = options.settings
-        self.store = FlowStore(self.settings.proxy.body_memory_limit)
+        self.store = FlowStore(self.settings.proxy.body_memory_limit, self.settings.proxy.max_flows)
         self.reporter = ErrorReporter(show_dialogs=not options.selftest)
         install_excepthook(self.reporter)
         self.tasks = GuiTasks(self.reporter)
@@ -217,6 +217,8 @@ class DesktopApp:
         self.settings.proxy.body_capture_limit = new.proxy.body_capture_limit
         self.settings.proxy.body_memory_limit = new.proxy.body_memory_limit
         self.store.body_memory_limit = new.proxy.body_memory_limit
+        self.settings.proxy.max_flows = new.proxy.max_flows
+        self.store.set_max_flows(new.proxy.max_flows)
         self.settings.relay.flush_interval_ms = new.relay.flush_interval_ms
         self.settings.relay.capacity = new.relay.capacity
         self.settings.proxy.intercept_tls = new.proxy.intercept_tls

@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $INSPECTOR_HOME or the user config directory)",
     )
     parser.add_argument(
+        "--max-flows",
+        metavar="N",
+        type=int,
+        default=None,
+        help="flows kept (default 200000, or as set in the app); past it the oldest are "
+        "dropped, and counted",
+    )
+    parser.add_argument(
         "--relay",
         choices=("coalescing", "naive"),
         default="coalescing",
@@ -157,6 +165,10 @@ def apply_https_options(settings: ProxySettings, args: argparse.Namespace) -> No
     options headless mode and the app share); ValueError when bad."""
     if args.auth is not None:
         settings.proxy_auth = parse_credentials(args.auth)
+    if args.max_flows is not None:
+        if args.max_flows < 1:
+            raise ValueError("--max-flows must be at least 1")
+        settings.max_flows = args.max_flows
     if args.no_intercept:
         settings.intercept_tls = False
     if args.ignore_hosts is not None:

@@ -35,9 +35,11 @@ from inspector.proxy.server import ProxyServer
 DRAIN_INTERVAL = 0.1
 
 
-def stats_line(stats: RelayStats) -> str:
+def stats_line(stats: RelayStats, store: FlowStore | None = None) -> str:
     """``stats depth=N hwm=N emitted=N delivered=N coalesced=N dropped=N
-    flush_p99_ms=X lag_ms=Y`` followed by more fields."""
+    flush_p99_ms=X lag_ms=Y`` followed by more fields; with ``store``, the
+    flows held and those dropped at the cap last."""
+    held = f" flows={len(store)} flows_dropped={store.flows_dropped}" if store is not None else ""
     classes = (stats.critical, stats.flow, stats.low)
     return (
         f"stats depth={stats.depth} hwm={stats.high_water}"
@@ -48,6 +50,7 @@ def stats_line(stats: RelayStats) -> str:
         f" flush_p99_ms={stats.flush_p99 * 1000:.2f} lag_ms={stats.lag_last * 1000:.1f}"
         f" eps={stats.events_per_second:.0f} resyncs={stats.resyncs}"
         f" flow_dropped={stats.flow.dropped} low_dropped={stats.low.dropped}"
+        f"{held}"
     )
 
 
@@ -114,7 +117,7 @@ async def run(
     """Serve until SIGINT or SIGTERM; return the process exit status."""
     gcpolicy.install()
     certs = load_certs(settings, confdir or config_dir())
-    store = FlowStore(settings.body_memory_limit)
+    store = FlowStore(settings.body_memory_limit, settings.max_flows)
     printer = FlowPrinter(store, out, quiet)
     limits = RelayLimits()
     if relay_capacity is not None:
@@ -150,7 +153,7 @@ async def run(
             if isinstance(relay, Relay):
                 _drain(relay, printer)
             if next_stats is not None and loop.time() >= next_stats:
-                print(stats_line(relay.snapshot()), file=out, flush=True)
+                print(stats_line(relay.snapshot(), store), file=out, flush=True)
                 next_stats += stats_interval or 0
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

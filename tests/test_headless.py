@@ -318,3 +318,32 @@ def test_relay_capacity_overflow_shows_as_drops_and_resyncs() -> None:
         assert dropped[-1] > 0
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=5) == 0
+
+
+def test_flows_past_the_cap_are_dropped_and_counted_in_stats() -> None:
+    import re
+
+    with (
+        origin_thread() as port,
+        headless("--stats", "0.2", "--max-flows", "3") as (proc, proxy_port),
+    ):
+        for i in range(5):
+            assert _get_via(proxy_port, f"http://127.0.0.1:{port}/{i}")[0] == 200
+        assert proc.stdout is not None
+        for _ in range(50):
+            line = proc.stdout.readline()
+            found = re.search(r" flows=(\d+) flows_dropped=(\d+)", line)
+            if found and found.group(2) == "2":
+                break
+        else:
+            raise AssertionError("no stats line with the dropped flows")
+        assert found.group(1) == "3"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+
+
+def test_max_flows_must_be_positive() -> None:
+    proc = _start("--headless", "--max-flows", "0")
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 2
+    assert err == "inspector: --max-flows must be at least 1\n"

@@ -28,6 +28,7 @@ PERSISTED: dict[str, tuple[str, ...]] = {
         "listen_port",
         "body_capture_limit",
         "body_memory_limit",
+        "max_flows",
         "intercept_tls",
         "ignore_hosts",
     ),

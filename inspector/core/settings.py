@@ -29,6 +29,11 @@ class ProxySettings:
     body_memory_limit: int = 512 * MiB
     """Total captured body bytes kept across all flows; beyond it the oldest
     flows' bodies are dropped (counted and shown), so memory levels off."""
+    max_flows: int = 200_000
+    """Flows kept; past it the oldest are dropped as new ones arrive
+    (counted and shown). A flow's heads and bookkeeping cost 2-4 KiB
+    besides its bodies, so 200,000 flows hold well under 1 GiB, while a
+    session that runs for days levels off instead of growing."""
 
     connect_timeout: float = 10.0
     """DNS plus TCP connect to the upstream; beyond it the client gets 504."""

@@ -12,45 +12,75 @@ dropped (the flows themselves, their heads and sizes stay), each drop
 counted in ``bodies_dropped`` and marked on the flow, so the user is told
 rather than surprised. Only the engine thread accounts; a short lock keeps
 the totals right against deletions from the GUI thread.
+
+Flows themselves are capped too (``max_flows``): past it the oldest flows
+are dropped as new ones arrive, counted in ``flows_dropped``, with
+``dropped_through`` the highest id dropped so far so that a view can
+remove their rows. Without the cap a long session grows by the size of
+every flow's heads forever; with it memory levels off.
+
+The list of flows and the id of the flow before its first slot are held
+together in one tuple, replaced in one assignment when dropped slots are
+compacted away, so a reader on another thread never pairs an old base
+with a new list.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from inspector.core.flow import Flow
 
 DEFAULT_BODY_MEMORY_LIMIT = 512 * 1024 * 1024
+DEFAULT_MAX_FLOWS = 200_000
+COMPACT_AFTER = 65_536
+"""Dropped slots at the front of the list tolerated before it is copied
+without them (8 bytes each: half a MiB)."""
 
 
 class FlowStore:
-    def __init__(self, body_memory_limit: int = DEFAULT_BODY_MEMORY_LIMIT) -> None:
-        self._flows: list[Flow | None] = []
-        self._base = 0
-        """Id of the flow just before ``_flows[0]``."""
+    def __init__(
+        self,
+        body_memory_limit: int = DEFAULT_BODY_MEMORY_LIMIT,
+        max_flows: int = DEFAULT_MAX_FLOWS,
+    ) -> None:
+        self._seg: tuple[int, list[Flow | None]] = (0, [])
+        """(id of the flow just before the list's first slot, the list)."""
         self._live = 0
+        self._oldest = 0
+        """Index in the list from which live flows may start."""
+        self.max_flows = max_flows
+        self.flows_dropped = 0
+        """Flows dropped, oldest first, to stay under ``max_flows``."""
+        self.dropped_through = 0
+        """Highest id dropped at the cap (0 when none was)."""
         self.body_memory_limit = body_memory_limit
         self.body_bytes = 0
         """Bytes of captured bodies currently held."""
         self.bodies_dropped = 0
         """Flows whose bodies were dropped to stay under the limit."""
-        self._held: deque[tuple[int, int]] = deque()
-        """(flow id, body bytes) in the order they were accounted."""
+        self._held: OrderedDict[int, int] = OrderedDict()
+        """Flow id -> body bytes counted, oldest accounted first."""
         self._lock = threading.Lock()
 
     def new_flow(self, client_addr: tuple[str, int]) -> Flow:
-        """Create, append and return a flow with the next id."""
-        flow = Flow(id=self._base + len(self._flows) + 1, client_addr=client_addr)
-        self._flows.append(flow)
+        """Create, append and return a flow with the next id; past
+        ``max_flows``, drop the oldest."""
+        base, flows = self._seg
+        flow = Flow(id=base + len(flows) + 1, client_addr=client_addr)
+        flows.append(flow)
         self._live += 1
+        if self._live > self.max_flows:
+            self._drop_oldest(self._live - self.max_flows)
         return flow
 
     def get(self, flow_id: int) -> Flow | None:
-        index = flow_id - self._base - 1
-        if 0 <= index < len(self._flows):
-            return self._flows[index]
+        base, flows = self._seg
+        index = flow_id - base - 1
+        if 0 <= index < len(flows):
+            return flows[index]
         return None
 
     def __len__(self) -> int:
@@ -60,61 +90,92 @@ class FlowStore:
     @property
     def last_id(self) -> int:
         """The highest id handed out so far (0 when none ever was)."""
-        return self._base + len(self._flows)
+        base, flows = self._seg
+        return base + len(flows)
 
     def range(self, first: int, last: int) -> Iterator[Flow]:
         """Flows with ``first <= id <= last`` that still exist, in id order."""
-        flows = self._flows
-        start = max(first - self._base - 1, 0)
-        stop = min(last - self._base, len(flows))
+        base, flows = self._seg
+        start = max(first - base - 1, 0)
+        stop = min(last - base, len(flows))
         for index in range(start, stop):
             flow = flows[index]
             if flow is not None:
                 yield flow
 
     def __iter__(self) -> Iterator[Flow]:
-        return self.range(self._base + 1, self.last_id)
+        return self.range(1, self.last_id)
 
     def delete(self, flow_id: int) -> bool:
+        base, flows = self._seg
         flow = self.get(flow_id)
         if flow is None:
             return False
-        self._flows[flow_id - self._base - 1] = None
+        flows[flow_id - base - 1] = None
         self._live -= 1
-        if not flow.bodies_dropped:
-            with self._lock:
-                self.body_bytes -= _body_size(flow)
-                flow.bodies_dropped = True  # no longer counted
+        self._forget_bodies(flow)
         return True
 
     def clear(self) -> None:
         """Forget every flow. Ids keep increasing afterwards."""
         with self._lock:
-            self._base += len(self._flows)
-            self._flows = []
+            base, flows = self._seg
+            self._seg = (base + len(flows), [])
+            self._oldest = 0
             self._live = 0
             self._held.clear()
             self.body_bytes = 0
+
+    def set_max_flows(self, max_flows: int) -> None:
+        """Change the cap; lowering it drops the oldest flows at the next
+        new flow (on the engine thread, the only one that drops)."""
+        self.max_flows = max_flows
+
+    def _drop_oldest(self, count: int) -> None:
+        base, flows = self._seg
+        index = self._oldest
+        while count > 0 and index < len(flows):
+            flow = flows[index]
+            if flow is not None:
+                flows[index] = None
+                self._live -= 1
+                self.flows_dropped += 1
+                self._forget_bodies(flow)
+                count -= 1
+                self.dropped_through = flow.id
+            index += 1
+        self._oldest = index
+        if index >= COMPACT_AFTER and index * 2 >= len(flows):
+            with self._lock:
+                if self._seg[1] is flows:  # not cleared meanwhile
+                    # One assignment: readers see the old pair or the new one.
+                    self._seg = (base + index, flows[index:])
+                    self._oldest = 0
+
+    def _forget_bodies(self, flow: Flow) -> None:
+        """Take a flow leaving the store out of the body account."""
+        with self._lock:
+            self.body_bytes -= self._held.pop(flow.id, 0)
 
     def account(self, flow: Flow) -> None:
         """Count a finished flow's captured bodies, dropping the oldest
         bodies while the total is over the limit."""
         size = _body_size(flow)
-        if not size:
-            return
+        if not size or self.get(flow.id) is not flow:
+            return  # nothing held, or the flow was dropped or deleted
         with self._lock:
-            self._held.append((flow.id, size))
-            self.body_bytes += size
+            self.body_bytes += size - self._held.pop(flow.id, 0)
+            self._held[flow.id] = size
             while self.body_bytes > self.body_memory_limit and self._held:
-                flow_id, held = self._held.popleft()
+                flow_id, held = self._held.popitem(last=False)
+                self.body_bytes -= held
                 old = self.get(flow_id)
-                if old is None or old.bodies_dropped:
-                    continue  # deleted or cleared already: not counted
+                if old is None:
+                    continue
                 old.request.body = b""
                 if old.response is not None:
                     old.response.body = b""
                 old.bodies_dropped = True
-                self.body_bytes -= held
                 self.bodies_dropped += 1
 
 

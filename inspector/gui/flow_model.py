@@ -45,6 +45,8 @@ FLOW_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_CHUNK = 10_000
 FILTER_CHUNK = 20_000
 RESORT_DELAY_MS = 1000
+RESET_AFTER_RUNS = 256
+"""Scattered rows to remove in more runs than this: reset the model."""
 
 
 class Column(enum.IntEnum):
@@ -170,6 +172,8 @@ class FlowTableModel(QAbstractTableModel):
         self._ids: list[int] = []
         self._seen = store.last_id
         """Highest flow id the model has considered."""
+        self._dropped_seen = store.dropped_through
+        """Rows up to this id were removed for flows the store dropped."""
         self._filter = parse_filter("")
         self._sort_column = Column.ID
         self._sort_order = Qt.SortOrder.AscendingOrder
@@ -280,6 +284,7 @@ class FlowTableModel(QAbstractTableModel):
 
     def apply_batch(self, batch: Batch) -> None:
         """Apply one relay batch: read what changed from the store."""
+        self.forget_dropped()
         if batch.resync:
             self._catch_up(range(self._seen + 1, self._store.last_id + 1))
             self._refresh_all()
@@ -385,6 +390,54 @@ class FlowTableModel(QAbstractTableModel):
             keep = [r - 1 for r in keep]
         return keep
 
+    def forget_dropped(self) -> None:
+        """Remove the rows of flows the store dropped at its cap (always
+        the oldest ids)."""
+        through = self._store.dropped_through
+        if through <= self._dropped_seen:
+            return
+        self._dropped_seen = through
+        if self._undecided:
+            self._undecided = {i for i in self._undecided if i > through}
+        ids = self._ids
+        if self._sort_column == Column.ID:
+            if self._sort_order == Qt.SortOrder.DescendingOrder:
+                first = bisect.bisect_left(ids, -through, key=lambda v: -v)
+                self._remove_run(first, len(ids) - 1)
+            else:
+                self._remove_run(0, bisect.bisect_right(ids, through) - 1)
+            return
+        rows = [row for row, flow_id in enumerate(ids) if flow_id <= through]
+        if not rows:
+            return
+        runs: list[tuple[int, int]] = []
+        for row in rows:
+            if runs and runs[-1][1] == row - 1:
+                runs[-1] = (runs[-1][0], row)
+            else:
+                runs.append((row, row))
+        self._index = None
+        if len(runs) > RESET_AFTER_RUNS:
+            if self.job_running:
+                self._job_removed.update(ids[row] for row in rows)
+            self.beginResetModel()
+            self._ids = [i for i in ids if i > through]
+            self.endResetModel()
+            return
+        for first, last in reversed(runs):
+            self._remove_run(first, last)
+
+    def _remove_run(self, first: int, last: int) -> None:
+        if first > last:
+            return
+        self.beginRemoveRows(QModelIndex(), first, last)
+        if self.job_running:
+            self._job_removed.update(self._ids[first : last + 1])
+        del self._ids[first : last + 1]
+        if self._index is not None and self._sort_column != Column.ID:
+            self._index = None
+        self.endRemoveRows()
+
     def _refresh_all(self) -> None:
         if self._ids:
             last = len(Column) - 1
@@ -414,6 +467,7 @@ class FlowTableModel(QAbstractTableModel):
         self._index = None
         self._undecided.clear()
         self._seen = self._store.last_id
+        self._dropped_seen = self._store.dropped_through
         self.endResetModel()
 
     # Filter and sort jobs
@@ -454,10 +508,15 @@ class FlowTableModel(QAbstractTableModel):
                 elif flow_filter.uses_response and not flow.finished:
                     undecided.add(flow.id)
             yield (chunk_start - start) * 100 // total
+        oldest = kept[0] if kept else upto + 1
         ordered = yield from self._ordered(kept)
         removed = self._job_removed
+        dropped = self._dropped_seen
+        if removed or oldest <= dropped:
+            # Deleted or dropped by the store while the job ran.
+            ordered = [i for i in ordered if i not in removed and i > dropped]
         self.beginResetModel()
-        self._ids = [i for i in ordered if i not in removed] if removed else ordered
+        self._ids = ordered
         self._index = None
         self._undecided = undecided
         self.endResetModel()

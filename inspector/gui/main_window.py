@@ -242,6 +242,9 @@ class MainWindow(QMainWindow):
             self.log.add_critical(batch.critical)
         if batch.low:
             self.log.add_warnings(batch.low)
+        # Even paused, rows of flows the store dropped at its cap go: they
+        # could only show blank.
+        self.model.forget_dropped()
         if self.paused:
             self._missed = self._missed or bool(batch.new_ids or batch.changed_ids or batch.resync)
             return
@@ -255,10 +258,17 @@ class MainWindow(QMainWindow):
         shown = self.model.rowCount()
         total = len(self.store)
         text = f"{total:,} flows" if shown == total else f"{shown:,} of {total:,} flows"
-        dropped = self.store.bodies_dropped
-        if dropped:
-            # Never silent: bodies dropped to stay under the memory limit.
-            text += f" ({dropped:,} bodies dropped at the memory limit)"
+        # Never silent: flows dropped at the cap, bodies at the memory limit.
+        notes = []
+        if self.store.flows_dropped:
+            notes.append(
+                f"{self.store.flows_dropped:,} oldest dropped at the"
+                f" {self.store.max_flows:,}-flow limit"
+            )
+        if self.store.bodies_dropped:
+            notes.append(f"{self.store.bodies_dropped:,} bodies dropped at the memory limit")
+        if notes:
+            text += f" ({'; '.join(notes)})"
         self.count_label.setText(text)
         rss = rss_bytes()
         self.memory_label.setText(f"Memory {size(rss)}" if rss else "")

@@ -72,6 +72,14 @@ class SettingsDialog(QDialog):
             "Captured bodies kept across all flows; beyond this the oldest are dropped"
         )
         self.body_memory.setValue(max(settings.proxy.body_memory_limit // MiB, 16))
+        self.max_flows = QSpinBox()
+        self.max_flows.setRange(1000, 10_000_000)
+        self.max_flows.setSingleStep(10_000)
+        self.max_flows.setGroupSeparatorShown(True)
+        self.max_flows.setToolTip(
+            "Flows kept in the session; beyond this the oldest are dropped (and counted)"
+        )
+        self.max_flows.setValue(min(max(settings.proxy.max_flows, 1000), 10_000_000))
         self.flush = QSpinBox()
         self.flush.setRange(5, 1000)
         self.flush.setSuffix(" ms")
@@ -101,6 +109,7 @@ class SettingsDialog(QDialog):
         proxy.addRow("", self.allow_remote)
         proxy.addRow("Keep bodies up to:", self.body_limit)
         proxy.addRow("Bodies in memory, in all:", self.body_memory)
+        proxy.addRow("Flows kept, at most:", self.max_flows)
         https = QFormLayout()
         https.addRow("", self.intercept_tls)
         https.addRow("Ignore hosts:", self.ignore_hosts)
@@ -149,6 +158,7 @@ class SettingsDialog(QDialog):
         settings.proxy.allow_remote = self.allow_remote.isChecked()
         settings.proxy.body_capture_limit = self.body_limit.value() * MiB
         settings.proxy.body_memory_limit = self.body_memory.value() * MiB
+        settings.proxy.max_flows = self.max_flows.value()
         settings.proxy.intercept_tls = self.intercept_tls.isChecked()
         settings.proxy.ignore_hosts = self.ignore_hosts.text().strip()
         settings.proxy.insecure_upstream = not self.verify_upstream.isChecked()

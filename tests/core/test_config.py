@@ -27,12 +27,14 @@ def test_round_trip(tmp_path: Path) -> None:
     settings = Settings()
     settings.proxy.listen_port = 9090
     settings.proxy.body_capture_limit = 1234
+    settings.proxy.max_flows = 4321
     settings.relay.flush_interval_ms = 50
     save_settings(tmp_path / "sub", settings)
     loaded, problems = load_settings(tmp_path / "sub")
     assert problems == []
     assert loaded.proxy.listen_port == 9090
     assert loaded.proxy.body_capture_limit == 1234
+    assert loaded.proxy.max_flows == 4321
     assert loaded.relay.flush_interval_ms == 50
 
 

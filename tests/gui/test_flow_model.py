@@ -190,3 +190,86 @@ def test_delete_and_clear() -> None:
     model.apply_batch(Batch(new_ids=range(new, new + 1)))
     assert _ids(model) == [5]
     assert model.rowCount(QModelIndex()) == 1
+
+
+def _batch(store: FlowStore, model: FlowTableModel, first: int) -> None:
+    model.apply_batch(Batch(new_ids=range(first, store.last_id + 1)))
+
+
+def test_rows_of_flows_dropped_at_the_cap_go(qtmodeltester: ModelTester) -> None:
+    store = FlowStore(max_flows=5)
+    model = FlowTableModel(store)
+    qtmodeltester.check(model)
+    for _ in range(4):
+        _add(store)
+    _batch(store, model, 1)
+    removed: list[tuple[int, int]] = []
+    model.rowsRemoved.connect(lambda _p, a, b: removed.append((a, b)))
+    for _ in range(3):
+        _add(store)  # 1 and 2 dropped
+    _batch(store, model, 5)
+    assert _ids(model) == [3, 4, 5, 6, 7]
+    assert removed == [(0, 1)]
+    model.sort(Column.ID, Qt.SortOrder.DescendingOrder)
+    model.wait_job()
+    _add(store)
+    _batch(store, model, 8)
+    assert _ids(model) == [8, 7, 6, 5, 4]
+    assert removed[-1] == (4, 4)  # 3, the last row, before 8 went in on top
+    qtmodeltester.check(model)
+
+
+def test_dropped_rows_go_under_any_sort_and_filter(qtmodeltester: ModelTester) -> None:
+    store = FlowStore(max_flows=6)
+    model = FlowTableModel(store)
+    for i in range(6):
+        _add(store, host="ab"[i % 2] + ".test", status=200 if i % 3 else 404)
+    _batch(store, model, 1)
+    model.sort(Column.HOST)
+    model.wait_job()
+    assert _ids(model) == [1, 3, 5, 2, 4, 6]
+    for _ in range(3):
+        _add(store, host="c.test")  # 1, 2, 3 dropped: rows 0, 1, 3
+    _batch(store, model, 7)
+    model.wait_job()
+    assert sorted(_ids(model)) == [4, 5, 6, 7, 8, 9]
+    assert _ids(model)[:3] == [5, 4, 6]
+    model.set_filter(parse_filter("status:404"))
+    model.wait_job()
+    assert _ids(model) == [4]
+    for _ in range(3):
+        _add(store, status=404)  # 4, 5, 6 dropped
+    _batch(store, model, 10)
+    model.wait_job()
+    assert sorted(_ids(model)) == [10, 11, 12]
+    qtmodeltester.check(model)
+
+
+def test_flows_dropped_while_a_filter_runs_are_not_shown(qtbot: QtBot) -> None:
+    store = FlowStore(max_flows=100_000)
+    for _ in range(60_000):
+        _add(store)
+    model = FlowTableModel(store)
+    model.set_filter(parse_filter("status:200"))  # sliced: runs across batches
+    assert model.job_running
+    store.set_max_flows(10)
+    _add(store)
+    _batch(store, model, 60_001)
+    model.wait_job()
+    assert _ids(model) == list(range(59_992, 60_002))
+
+
+def test_many_scattered_dropped_rows_reset_the_model() -> None:
+    store = FlowStore(max_flows=2000)
+    for i in range(2000):
+        _add(store, size=(i * 7919) % 1000)  # scatters ids across the sort
+    model = FlowTableModel(store)
+    model.sort(Column.SIZE)
+    model.wait_job()
+    resets: list[bool] = []
+    model.modelReset.connect(lambda: resets.append(True))
+    store.set_max_flows(1000)
+    _add(store)
+    _batch(store, model, 2001)
+    assert resets and model.rowCount() == 1000
+    assert sorted(_ids(model)) == list(range(1002, 2002))

@@ -115,3 +115,16 @@ def test_message_from_the_caller_is_shown(qtbot: QtBot) -> None:
     qtbot.addWidget(dialog)
     assert not dialog.error.isHidden()
     assert dialog.error.text() == "Port 8080 is already in use"
+
+
+def test_flow_cap_round_trips(qtbot: QtBot) -> None:
+    original = Settings()
+    assert original.proxy.max_flows == 200_000
+    original.proxy.max_flows = 50_000
+    dialog = SettingsDialog(original)
+    qtbot.addWidget(dialog)
+    assert dialog.max_flows.value() == 50_000
+    dialog.max_flows.setValue(5_000)
+    dialog.accept()
+    assert dialog.result_settings is not None
+    assert dialog.result_settings.proxy.max_flows == 5_000

@@ -24,6 +24,9 @@ connections (the drain), asks the probe for a final count and quits the app.
 The body memory limit is set small (32 MiB) unless the warm-up alone brings
 twice the app's default in bodies (10 minutes at the default rates), so that
 the cap is full, and dropping, before the windows below are compared.
+Likewise the flow cap (``--max-flows``) is set so that the traffic reaches
+it in the first half of the warm-up: from then on every new flow drops the
+oldest, the flow count is level, and so must memory be.
 
 Level-off criteria (``evaluate``), on the traffic phase split into warm-up
 (the first quarter), a middle window and a late window (halves of the rest),
@@ -31,13 +34,18 @@ each compared by medians, not maxima, so that a large download in flight at
 the wrong moment does not decide the verdict:
 
 - Memory: RSS less the bodies the store counts may grow from the middle to
-  the late window by ``RSS_SLACK`` + ``RSS_PER_FLOW`` per flow added. Every
-  flow's metadata stays, so RSS rises with the flow count: measured here
-  1.3 KiB a flow over 10 minutes, 4-6 KiB a flow in the first minute while
-  the allocator settles; 6 KiB a flow and 16 MiB of slack (up to 12 MiB was
+  the late window by ``RSS_SLACK`` + ``RSS_PER_FLOW`` per flow added. At
+  the flow cap no flow is added, so only the slack is allowed; below it
+  (``--max-flows`` raised, or ``app`` for the app's default) every flow's
+  metadata stays and RSS rises with the flow count: measured here 1.3 KiB a
+  flow over 10 minutes, 4-6 KiB a flow in the first minute while the
+  allocator settles; 6 KiB a flow and 16 MiB of slack (up to 12 MiB was
   seen between the medians in 30 s runs) leave room for noise yet fail a
   leak of 16 KiB a request in 30 s, finer ones over 10 minutes. Uncounted
   bodies (this traffic brings about 8 MiB a second) fail at once.
+- Flows: past the cap the store holds exactly the cap, every flow made is
+  held or counted in ``flows_dropped``, and the table shows as many rows
+  as the store holds.
 - Bodies: those held (the store's ``body_bytes`` when it counts them,
   otherwise the sum over all flows at the end) stay within the body memory
   limit plus one large body; and once more than twice the limit went by,
@@ -132,6 +140,7 @@ HUGE_EVERY = 16
 LARGE_CAPTURED_MEAN = (HUGE_EVERY - 1) / HUGE_EVERY * 2.5 * MiB + 8 * MiB / HUGE_EVERY
 """Mean body kept per large download (a 16 MiB one keeps the 8 MiB capture limit)."""
 SMALL_BODY_LIMIT = 32 * MiB
+MIN_MAX_FLOWS = 1000
 FAULT_SIZE = 1 * MiB
 FAULT_READ = 128 * KiB
 READ_SIZE = 256 * KiB
@@ -176,6 +185,7 @@ class _Probe:
                 "pid": os.getpid(),
                 "body_capture_limit": proxy.body_capture_limit,
                 "body_memory_limit": getattr(proxy, "body_memory_limit", None),
+                "max_flows": getattr(self.app.store, "max_flows", None),
                 "store_counts_bodies": hasattr(self.app.store, "body_bytes"),
                 "store_counts_drops": hasattr(self.app.store, "bodies_dropped"),
             },
@@ -228,6 +238,7 @@ class _Probe:
             "relay_depth": self.app.relay.snapshot().depth,
             "body_bytes": getattr(store, "body_bytes", None),
             "bodies_dropped": getattr(store, "bodies_dropped", None),
+            "flows_dropped": getattr(store, "flows_dropped", None),
         }
 
     def final(self) -> dict[str, Any]:
@@ -256,6 +267,9 @@ class _Probe:
             "bodies_held": getattr(store, "body_bytes", held),
             "flows_with_body": with_body if scan_bodies else None,
             "bodies_dropped": getattr(store, "bodies_dropped", None),
+            "flows_dropped": getattr(store, "flows_dropped", None),
+            "last_id": store.last_id,
+            "rows": self.app.window.model.rowCount(),
             "rss": _rss(),
             "objects": _object_counts(),
         }
@@ -676,6 +690,9 @@ class SoakConfig:
     body_memory_limit: int | str = "auto"
     """Bytes, ``app`` (the app's default) or ``auto`` (see ``body_limit_for``)."""
     body_capture_limit: int | None = None
+    max_flows: int | str = "auto"
+    """Flows the app keeps: a number, ``app`` (its default) or ``auto``
+    (see ``max_flows_for``)."""
     idle: float = 3.0
     every: float | None = None
     """Seconds between table rows (default: about 20 rows a run)."""
@@ -725,6 +742,9 @@ class _AppProcess:
         for patch in config.patches:
             ours += ["--patch", patch]
         inspector_args = ["--listen", "127.0.0.1:0", "--confdir", str(confdir)]
+        cap = max_flows_for(config)
+        if cap is not None:
+            inspector_args += ["--max-flows", str(cap)]
         inspector_args += ["--upstream-ca", str(upstream_ca)]
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", INSPECTOR_HOME=str(confdir))
         proc = await asyncio.create_subprocess_exec(
@@ -892,7 +912,11 @@ class Soak:
         )
         return {
             "verdict": "PASS" if all(c.ok is not False for c in checks) else "FAIL",
-            "config": {**dataclasses.asdict(config), "body_memory_limit": body_limit_for(config)},
+            "config": {
+                **dataclasses.asdict(config),
+                "body_memory_limit": body_limit_for(config),
+                "max_flows": max_flows_for(config),
+            },
             "app": app.config,
             "baseline": baseline,
             "drain": drain,
@@ -999,6 +1023,19 @@ def body_limit_for(config: SoakConfig) -> int | None:
     return None if warmup_bodies >= 2 * default else SMALL_BODY_LIMIT
 
 
+def max_flows_for(config: SoakConfig) -> int | None:
+    """The flow cap to run the app with (None: its default). With ``auto``,
+    a cap the traffic reaches in the first half of the warm-up, so that the
+    windows compared both run at the cap: memory must then stay level, with
+    no allowance for flows kept (10 minutes at the default rates: 15,000;
+    a 30-second run: 1,000)."""
+    if isinstance(config.max_flows, int):
+        return config.max_flows
+    if config.max_flows == "app":
+        return None
+    return max(MIN_MAX_FLOWS, int(config.rate * config.seconds * WARMUP_FRACTION / 2))
+
+
 def _drained(sample: dict[str, Any], baseline: dict[str, Any]) -> bool:
     return (
         sample["fds"] <= baseline["fds"] + DRAIN_FD_SLACK
@@ -1028,6 +1065,24 @@ def _pct(values: list[float], q: float) -> float:
 
 
 # Evaluation.
+
+
+def _flows_capped(final: dict[str, Any] | None, app_config: dict[str, Any]) -> Check:
+    """Past the cap, the store holds exactly the cap, every flow ever made
+    is either held or counted as dropped, and the table shows what the
+    store holds: nothing silently lost, nothing shown that is gone."""
+    cap = app_config.get("max_flows")
+    if final is None or cap is None or final.get("flows_dropped") is None:
+        return Check("flows capped", None, "the app has no flow cap")
+    made, held, dropped = final["last_id"], final["flows"], final["flows_dropped"]
+    if made <= cap:
+        return Check("flows capped", None, f"{made} flows made, under the cap of {cap}")
+    return Check(
+        "flows capped",
+        held == cap and held + dropped == made and final["rows"] == held,
+        f"{made} flows made: {held} held (cap {cap}), {dropped} dropped and counted, "
+        f"{final['rows']} table rows",
+    )
 
 
 def evaluate(
@@ -1117,6 +1172,8 @@ def evaluate(
                 f"{dropped} bodies dropped by policy, {moved / MiB:.0f} MiB of traffic",
             )
         )
+
+    checks.append(_flows_capped(final, app_config))
 
     for key, slack in (("fds", FD_SLACK), ("engine_tasks", TASK_SLACK), ("threads", THREAD_SLACK)):
         values = [s[key] for s in during if s[key] >= 0]

@@ -28,7 +28,7 @@ def test_memory_descriptors_and_tasks_level_off() -> None:
     checked = {c["name"] for c in result["checks"] if c["ok"] is not None}
     # The app has the body memory limit and its counters: the soak must
     # have exercised them, not skipped them.
-    assert {"bodies bounded", "drops counted"} <= checked
+    assert {"bodies bounded", "drops counted", "flows capped"} <= checked
 
 
 # The criteria against synthetic runs: 30 s at 200 flows/s, one sample a second.
@@ -78,7 +78,7 @@ def _evaluate(samples: list[dict[str, Any]], leaked_fds: int = 0) -> dict[str, b
 
 
 def test_a_steady_run_passes() -> None:
-    assert all(_evaluate(_samples()).values())
+    assert all(ok is not False for ok in _evaluate(_samples()).values())
 
 
 def test_bodies_kept_beyond_the_cap_fail() -> None:
@@ -102,3 +102,17 @@ def test_a_descriptor_leak_of_one_per_request_fails() -> None:
 
 def test_a_task_leak_of_one_per_hundred_requests_fails() -> None:
     assert _evaluate(_samples(tasks_per_flow=0.01))["engine_tasks stable"] is False
+
+
+def test_the_flow_cap_check_catches_silent_loss_and_stale_rows() -> None:
+    app = {"max_flows": 1000}
+
+    def check(**final: int) -> bool | None:
+        base = {"last_id": 5000, "flows": 1000, "flows_dropped": 4000, "rows": 1000}
+        return soak._flows_capped({**base, **final}, app).ok
+
+    assert check() is True
+    assert check(flows_dropped=3000) is False  # flows gone uncounted
+    assert check(flows=1500, flows_dropped=3500, rows=1500) is False  # over the cap
+    assert check(rows=1200) is False  # rows left for dropped flows
+    assert check(last_id=800, flows=800, flows_dropped=0, rows=800) is None
