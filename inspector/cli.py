@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import ipaddress
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -19,6 +20,9 @@ from inspector.core.settings import ProxySettings
 from inspector.proxy.auth import parse_credentials
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
+AUTH_ENV = "INSPECTOR_AUTH"
+"""Credentials for proxy authentication, as ``--auth`` takes them, out of
+sight of other users' process listings."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--auth",
         metavar="USER:PASS",
-        help="require these credentials from every client (Basic proxy authentication, 407)",
+        help="require these credentials from every client (Basic proxy authentication, 407); "
+        f"${AUTH_ENV} does the same without showing them in the process list",
     )
     parser.add_argument(
         "--confdir",
@@ -165,6 +170,11 @@ def apply_https_options(settings: ProxySettings, args: argparse.Namespace) -> No
     options headless mode and the app share); ValueError when bad."""
     if args.auth is not None:
         settings.proxy_auth = parse_credentials(args.auth)
+    elif os.environ.get(AUTH_ENV):
+        try:
+            settings.proxy_auth = parse_credentials(os.environ[AUTH_ENV])
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("--auth", AUTH_ENV, 1)) from None
     if args.max_flows is not None:
         if args.max_flows < 1:
             raise ValueError("--max-flows must be at least 1")

@@ -10,3 +10,5 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _home = tempfile.mkdtemp(prefix="inspector-test-home-")
 atexit.register(shutil.rmtree, _home, ignore_errors=True)
 os.environ["INSPECTOR_HOME"] = _home
+# Credentials from the developer's shell would put every test behind 407.
+os.environ.pop("INSPECTOR_AUTH", None)

@@ -327,13 +327,15 @@ async def _relay_response(
         headers=raw_headers,
     )
     to_client = client.h11
+    headers = forwardable_headers(raw_headers)
+    if to_client.their_state is h11.SEND_BODY:
+        # A final answer before the request body (Expect: 100-continue
+        # refused): the body will not be read, so this connection ends
+        # with this response, and the client is told (RFC 9110 10.1.1).
+        headers = [*headers, (b"Connection", b"close")]
     try:
         head = to_client.send(
-            h11.Response(
-                status_code=event.status_code,
-                headers=forwardable_headers(raw_headers),
-                reason=event.reason,
-            )
+            h11.Response(status_code=event.status_code, headers=headers, reason=event.reason)
         )
     except h11.LocalProtocolError as exc:
         raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None

@@ -323,3 +323,31 @@ def test_bad_auth_option_is_one_line_and_exit_2() -> None:
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 2
     assert err.count("\n") == 1 and "--auth takes USER:PASS" in err, err
+
+
+def test_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``INSPECTOR_AUTH`` keeps them out of ``ps``; ``--auth`` wins over it."""
+    monkeypatch.setenv("INSPECTOR_AUTH", CREDENTIALS)
+    assert settings_from(build_parser().parse_args([])).proxy_auth == CREDENTIALS
+    args = build_parser().parse_args(["--auth", "bob:other"])
+    assert settings_from(args).proxy_auth == "bob:other"
+    monkeypatch.setenv("INSPECTOR_AUTH", "nocolon")
+    with pytest.raises(ValueError, match="INSPECTOR_AUTH takes USER:PASS"):
+        settings_from(build_parser().parse_args([]))
+    monkeypatch.setenv("INSPECTOR_AUTH", "")
+    assert settings_from(build_parser().parse_args([])).proxy_auth is None
+
+
+def test_headless_with_auth_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSPECTOR_AUTH", CREDENTIALS)
+
+    async def scenario() -> None:
+        async with Origin() as origin:
+            with headless("--no-intercept") as (proc, port):
+                assert CREDENTIALS not in " ".join(proc.args)  # type: ignore[arg-type]
+                assert (
+                    await asyncio.to_thread(_fetch, f"http://127.0.0.1:{port}", f"{origin.base}/")
+                    == 407
+                )
+
+    run(scenario())

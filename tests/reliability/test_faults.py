@@ -248,6 +248,7 @@ def test_early_final_answer_to_expect_continue(status: int, close: bool) -> None
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\nnope"), 10)
             assert head.startswith(b"HTTP/1.1 %d " % status), head
             assert b"100 Continue" not in head
+            assert b"\r\nconnection: close\r\n" in head.lower()  # the body will not be read
             # A client that sends its body anyway: it is a body, never a
             # second request.
             writer.write(smuggled)
