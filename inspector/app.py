@@ -39,6 +39,7 @@ from inspector.core.ca import CAError
 from inspector.core.certs import CertStore
 from inspector.core.config import ConfigError, load_settings, save_settings
 from inspector.core.events import CAFailed
+from inspector.core.memory import pin_mmap_threshold
 from inspector.core.naive_relay import NaiveRelay
 from inspector.core.relay import Relay, RelayLimits
 from inspector.core.settings import Settings
@@ -388,6 +389,7 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
 
 def run(options: Options) -> int:
     gcpolicy.install()
+    pin_mmap_threshold()
     if options.selftest:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     qt_app = QApplication.instance() or QApplication([sys.argv[0]])

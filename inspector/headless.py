@@ -24,6 +24,7 @@ from inspector.core.config import config_dir
 from inspector.core.events import Event, FlowFailed, FlowFinished
 from inspector.core.format import flow_line
 from inspector.core.hostmatch import HostPatterns
+from inspector.core.memory import pin_mmap_threshold
 from inspector.core.naive_relay import NaiveRelay
 from inspector.core.relay import Batch, Relay, RelayLimits
 from inspector.core.relay_metrics import RelayStats
@@ -116,6 +117,7 @@ async def run(
 ) -> int:
     """Serve until SIGINT or SIGTERM; return the process exit status."""
     gcpolicy.install()
+    pin_mmap_threshold()
     certs = load_certs(settings, confdir or config_dir())
     store = FlowStore(settings.body_memory_limit, settings.max_flows)
     printer = FlowPrinter(store, out, quiet)
