@@ -41,7 +41,7 @@ from inspector.core.store import FlowStore
 from inspector.gui.jobs import SlicedJob
 
 Index = QModelIndex | QPersistentModelIndex
-FLOW_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+FLOW_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
 SORT_CHUNK = 10_000
 FILTER_CHUNK = 20_000
 RESORT_DELAY_MS = 1000
@@ -75,7 +75,15 @@ HEADERS = {
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-_NUMERIC = {Column.ID, Column.STATUS, Column.SIZE, Column.DURATION}
+_NUMERIC = frozenset(int(c) for c in (Column.ID, Column.STATUS, Column.SIZE, Column.DURATION))
+# Roles as plain ints: comparing against Qt's enum members costs an
+# attribute lookup each time, on the hottest path of a repaint.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole.value)
+_ROLES = frozenset({_DISPLAY, _TOOLTIP, _ALIGN, _FOREGROUND, _BACKGROUND, int(FLOW_ID_ROLE)})
 FAILED_FG = QColor(215, 58, 73)
 FAILED_BG = QColor(215, 58, 73, 40)
 PENDING_FG = QColor(128, 128, 128)
@@ -213,25 +221,26 @@ class FlowTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._ids):
+        # Called for every visible cell and every role the delegate asks
+        # (seven) on each repaint, so roles this model never answers and
+        # those that depend on the column alone return before any lookup.
+        if role not in _ROLES:
             return None
-        flow = self._store.get(self._ids[index.row()])
+        if role == _ALIGN:
+            return _RIGHT if index.column() in _NUMERIC else _LEFT
+        row = index.row()
+        if not 0 <= row < len(self._ids) or not index.isValid():
+            return None
+        flow = self._store.get(self._ids[row])
         if flow is None:
             return None
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _display(flow, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if flow.error is not None:
-                return flow.error.message
-            return flow.request.url if column in (Column.HOST, Column.PATH) else None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if column in _NUMERIC else _LEFT
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == _DISPLAY:
+            return _display(flow, index.column())
+        if role == _FOREGROUND:
             if flow.state is FlowState.FAILED:
                 return FAILED_FG
             if (
-                column == Column.STATUS
+                index.column() == Column.STATUS
                 and flow.response is not None
                 and flow.response.status >= 400
             ):
@@ -239,8 +248,12 @@ class FlowTableModel(QAbstractTableModel):
             if not flow.finished:
                 return PENDING_FG
             return None
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _BACKGROUND:
             return FAILED_BG if flow.state is FlowState.FAILED else None
+        if role == _TOOLTIP:
+            if flow.error is not None:
+                return flow.error.message
+            return flow.request.url if index.column() in (Column.HOST, Column.PATH) else None
         if role == FLOW_ID_ROLE:
             return flow.id
         return None
