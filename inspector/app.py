@@ -127,6 +127,10 @@ class DesktopApp:
         self.window.ca_action.setEnabled(self.certs is not None)
         self._show_insecure_warning()
         self.bridge.batch_ready.connect(self.window.apply_batch)
+        if isinstance(self.bridge, RelayBridge):
+            bridge = self.bridge
+            self.window.on_paint = bridge.note_paint
+            self.window.refresh_interval = lambda: (bridge.interval_ms, bridge.base_interval_ms)
         for problem in options.problems:
             self.window.statusBar().showMessage(problem, 10_000)
             log.warning("%s", problem)

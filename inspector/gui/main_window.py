@@ -9,9 +9,10 @@ through the callback the composition root passes in.
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -66,6 +67,11 @@ class MainWindow(QMainWindow):
         self.on_toggle_proxy: Callable[[], None] = lambda: None
         self.on_quit: Callable[[], None] = lambda: None
         self.on_ca: Callable[[], None] = lambda: None
+        self.on_paint: Callable[[float], None] | None = None
+        """Told how long each repaint of the window took (the relay bridge
+        paces itself with it)."""
+        self.refresh_interval: Callable[[], tuple[int, int] | None] = lambda: None
+        """(current, base) ms between table refreshes, for the pressure panel."""
 
         self.model = FlowTableModel(store, self)
         self.table = FlowTable(self.model)
@@ -253,8 +259,17 @@ class MainWindow(QMainWindow):
         if current is not None and (batch.resync or current in batch.changed_ids):
             self.detail.show_flow(self.store.get(current))
 
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.UpdateRequest and self.on_paint is not None:
+            # The window's repaint: the table, its scroll bar, the panels.
+            started = time.perf_counter()
+            handled = super().event(event)
+            self.on_paint(time.perf_counter() - started)
+            return handled
+        return super().event(event)
+
     def refresh_stats(self) -> None:
-        self.pressure.update_stats(self._stats())
+        self.pressure.update_stats(self._stats(), refresh=self.refresh_interval())
         shown = self.model.rowCount()
         total = len(self.store)
         text = f"{total:,} flows" if shown == total else f"{shown:,} of {total:,} flows"

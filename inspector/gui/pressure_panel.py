@@ -125,6 +125,7 @@ class PressurePanel(QWidget):
             ("flush", "Flush p99"),
             ("lag", "Delivery lag"),
             ("resyncs", "Resyncs"),
+            ("refresh", "Refresh"),
         ]
         for i, (key, label) in enumerate(singles):
             row, col = divmod(i, 2)
@@ -151,7 +152,11 @@ class PressurePanel(QWidget):
         layout.addWidget(self.plot, 1)
         self._set_state(Pressure.CALM)
 
-    def update_stats(self, stats: RelayStats, now: float | None = None) -> None:
+    def update_stats(
+        self, stats: RelayStats, now: float | None = None, refresh: tuple[int, int] | None = None
+    ) -> None:
+        """Show ``stats``; ``refresh`` is the table's refresh interval now
+        and its base, in ms (paced above the base under load)."""
         now = time.monotonic() if now is None else now
         last = self._last
         drops = resyncs = 0
@@ -172,6 +177,16 @@ class PressurePanel(QWidget):
         f["flush"].setText(f"{stats.flush_p99 * 1000:.1f} ms")
         f["lag"].setText(f"{stats.lag_last * 1000:.0f} ms")
         f["resyncs"].setText(f"{stats.resyncs:,}")
+        if refresh is None:
+            f["refresh"].setText("every event")
+            f["refresh"].setToolTip("The naive relay applies each event as it comes")
+        else:
+            current, base = refresh
+            f["refresh"].setText(f"{current} ms" + (", paced" if current > base else ""))
+            f["refresh"].setToolTip(
+                f"The table takes what changed every {base} ms; under load, less often, "
+                "so that repainting never takes more than about a quarter of the GUI's time"
+            )
         for name in ("critical", "flow", "low"):
             counts: ClassCounts = getattr(stats, name)
             for what in ("emitted", "delivered", "coalesced", "dropped"):

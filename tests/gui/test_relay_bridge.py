@@ -183,3 +183,33 @@ def test_the_relay_never_keeps_a_bridge_alive(qtbot: QtBot, naive: bool) -> None
     in_thread(lambda: relay.emit(ProxyStarted("127.0.0.1", 8080)))  # must not raise
     stats = relay.snapshot()
     assert stats.critical.emitted == 1 and stats.balanced
+
+
+# Pacing: a costly cycle pushes the next drain out, a cheap one brings it back.
+
+
+def test_paced_interval_bounds() -> None:
+    from inspector.gui.relay_bridge import MAX_INTERVAL_MS, PACE, paced_interval
+
+    assert paced_interval(33, 0.0) == 33
+    assert paced_interval(33, 0.005) == 33  # cheap: the base
+    assert paced_interval(33, 0.040) == round(40 * PACE)
+    assert paced_interval(33, 5.0) == MAX_INTERVAL_MS
+    assert paced_interval(500, 5.0) == 500  # a base above the cap stays
+
+
+def test_a_costly_cycle_paces_the_next_drain(qtbot: QtBot, bridge: RelayBridge) -> None:
+    relay = bridge.relay
+    bridge.batch_ready.connect(lambda batch: time.sleep(0.03))  # a slow consumer
+    relay.emit(FlowFinished(1))
+    bridge.start()
+    qtbot.waitUntil(lambda: relay.snapshot().flushes == 1, timeout=2_000)
+    assert bridge.interval_ms >= 80  # three times 30 ms, not the 10 ms base
+    bridge.note_paint(0.05)  # a repaint since, reported by the window
+    relay.emit(FlowFinished(2))
+    qtbot.waitUntil(lambda: relay.snapshot().flushes == 2, timeout=2_000)
+    assert bridge.interval_ms >= 230  # (30 + 50 ms) x 3, capped at 250
+    bridge.batch_ready.disconnect()
+    relay.emit(FlowFinished(3))
+    qtbot.waitUntil(lambda: relay.snapshot().flushes == 3, timeout=2_000)
+    assert bridge.interval_ms == bridge.base_interval_ms == 10
