@@ -8,7 +8,7 @@ Signals:
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
 from inspector.core.bodyview import charset
@@ -81,6 +81,15 @@ class FlowTable(QTableView):
         return action
 
     # Following the newest row
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        following = self.follow
+        super().resizeEvent(event)
+        if following:
+            # A resize keeps the top row in place; a user following the
+            # newest rows expects to keep seeing them.
+            self.follow = True
+            self._on_rows_appended()
 
     def _scrolled(self, value: int) -> None:
         self.follow = value >= self.verticalScrollBar().maximum() - 1
