@@ -36,11 +36,8 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
-	mkdir -p bench-results
-	$(BIN)/python -m tests.bench.bench_relay --json bench-results/relay.json
-	$(BIN)/python -m tests.bench.bench_certs --json bench-results/certs.json
-	$(BIN)/python -m tests.bench.bench_tunnels --json bench-results/tunnels.json
-	$(BIN)/python -m tests.bench.bench_engine --json bench-results/engine.json
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.bench.run_all --out bench-results \
+		$(if $(filter-out 0,$(QUICK)),--quick) $(if $(PEERS),--peers $(PEERS))
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format inspector tests packaging

@@ -33,6 +33,28 @@ from tests.bench.bench_tunnels import origin, run_load
 DEFAULT_MODES = ("headless", "desktop")
 
 
+async def measured_load(
+    proc: targets.Proc | None,
+    port: int,
+    ctx: ssl.SSLContext,
+    seconds: float,
+    concurrency: int,
+) -> dict[str, float]:
+    """One load, with the CPU the proxy and this process (the client and
+    the origin, which share it) used meanwhile, as % of one core: on 2
+    cores a client near 100% means the figure is the client's ceiling, not
+    the proxy's."""
+    started = time.perf_counter()
+    own = time.process_time()
+    proxy_cpu = proc.cpu_seconds() if proc is not None else 0.0
+    result = await run_load(proc.port if proc else None, port, ctx, seconds, concurrency)
+    wall = time.perf_counter() - started
+    result["driver_cpu_pct"] = (time.process_time() - own) / wall * 100
+    if proc is not None:
+        result["proxy_cpu_pct"] = (proc.cpu_seconds() - proxy_cpu) / wall * 100
+    return result
+
+
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="inspector-bench-https-"))
     upstream = CertStore.load_or_create(work / "upstream")
@@ -41,12 +63,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     modes = list(args.modes)
     extra: dict[str, Any] = {"confdir": work / "inspector", "upstream_ca": upstream.ca_cert_path}
     versions: dict[str, str] = {}
-    peer_error = ""
+    failures: list[str] = []
     if "mitmproxy" in args.peers:
         try:
             exe = peers.ensure("mitmproxy")
         except (RuntimeError, OSError) as exc:
-            peer_error = f"mitmproxy could not be installed: {exc}"
+            failures.append(f"mitmproxy could not be installed: {exc}")
         else:
             versions["mitmproxy"] = peers.version(exe)
             extra.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
@@ -55,27 +77,36 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     contexts: dict[str, ssl.SSLContext] = {
         "direct": ssl.create_default_context(cafile=str(upstream.ca_cert_path))
     }
-    results: dict[str, list[dict[str, float]]] = {m: [] for m in ["direct", *modes]}
     loop = asyncio.get_running_loop()
     try:
-        for mode in modes:
-            procs[mode] = await loop.run_in_executor(
-                None, targets.start, targets.Launch(mode, bench=["--probe-ms", "0"], **extra)
-            )
-            if mode == "mitmdump":
-                ca = peers.wait_for_ca(work / "mitmproxy")
-            else:
-                ca = proxy_ca.ca_cert_path
-            contexts[mode] = ssl.create_default_context(cafile=str(ca))
-            # Warm the leaf and upstream caches.
-            await run_load(procs[mode].port, port, contexts[mode], 0.5, args.concurrency)
+        for mode in list(modes):
+            try:
+                procs[mode] = await loop.run_in_executor(
+                    None, targets.start, targets.Launch(mode, bench=["--probe-ms", "0"], **extra)
+                )
+                if mode == "mitmdump":
+                    ca = peers.wait_for_ca(work / "mitmproxy")
+                else:
+                    ca = proxy_ca.ca_cert_path
+                contexts[mode] = ssl.create_default_context(cafile=str(ca))
+                # Warm the leaf and upstream caches.
+                warm = await run_load(procs[mode].port, port, contexts[mode], 0.5, args.concurrency)
+                if not warm["tunnels_per_s"]:
+                    raise RuntimeError(f"no tunnel completed ({warm['errors']} errors)")
+            except (RuntimeError, OSError, ssl.SSLError) as exc:
+                failures.append(f"{mode}: {exc}")
+                modes.remove(mode)
+                if mode in procs:
+                    await loop.run_in_executor(None, targets.stop, procs.pop(mode))
+        results: dict[str, list[dict[str, float]]] = {m: [] for m in ["direct", *modes]}
         for index in range(args.rounds):
             order = ["direct", *modes]
             shift = index % len(order)
             for mode in order[shift:] + order[:shift]:
-                proxy = None if mode == "direct" else procs[mode].port
                 results[mode].append(
-                    await run_load(proxy, port, contexts[mode], args.seconds, args.concurrency)
+                    await measured_load(
+                        procs.get(mode), port, contexts[mode], args.seconds, args.concurrency
+                    )
                 )
     finally:
         for proc in procs.values():
@@ -107,7 +138,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "revision": git_revision(),
         },
         "table": table,
-        "failures": [peer_error] if peer_error else [],
+        "failures": failures,
     }
 
 
@@ -117,14 +148,15 @@ def render(summary: dict[str, Any]) -> str:
         f"HTTPS new tunnels (CONNECT + TLS + one GET), {c['concurrency']} concurrent, "
         f"medians of {c['rounds']} x {c['seconds']:g} s",
         f"{'mode':<16} {'tunnels/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'/headless':>9} "
-        f"{'/mitmdump':>9} {'errors':>6}",
+        f"{'/mitmdump':>9} {'errors':>6} {'proxy CPU%':>10} {'client+origin CPU%':>18}",
     ]
     for r in summary["table"]:
         vh = f"{r['vs_headless']:.2f}" if "vs_headless" in r else ""
         vm = f"{r['vs_mitmdump']:.2f}" if "vs_mitmdump" in r else ""
+        proxy_cpu = f"{r['proxy_cpu_pct']:.0f}" if "proxy_cpu_pct" in r else "-"
         lines.append(
             f"{r['mode']:<16} {r['tunnels_per_s']:>9,.0f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
-            f"{vh:>9} {vm:>9} {r['errors']:>6.0f}"
+            f"{vh:>9} {vm:>9} {r['errors']:>6.0f} {proxy_cpu:>10} {r['driver_cpu_pct']:>18.0f}"
         )
     return "\n".join(lines)
 

@@ -2,14 +2,17 @@
 
 One loopback origin serves the whole run. Each round starts each mode in
 turn (the order rotates from round to round, so no mode always runs first
-or last) and puts it through the same loads from ``loadgen.py`` (wrk with a
-Lua script for absolute-form requests when installed, else the built-in
-asyncio client): small GETs over 10 and 50 keep-alive connections, and over
-10 connections with a new connection per request; then one 64 MiB download.
+or last), warms it with a short unrecorded load, and puts it through the
+same loads from ``loadgen.py`` (wrk with a Lua script for absolute-form
+requests when installed, else the built-in asyncio client): small GETs over
+10 and 50 keep-alive connections, and over 10 connections with a new
+connection per request; then a 64 MiB download (the median of three).
 For the modes in ``--idle-modes`` it then opens ``--idle`` keep-alive
 client connections (``idle_conns.py``: each has made one request and stays
 open, as a browser's do) and runs the keep-alive loads again while they are
-held. The origin is loaded directly too, as the client's own ceiling.
+held, then once more after closing them; the ratio with / without idle is
+taken against the mean of the runs before and after. The origin is loaded
+directly too, as the client's own ceiling.
 
 In the desktop modes a 5 ms timer on the GUI thread measures how long the
 GUI event loop went without a turn during each load (``gui_target.py``).
@@ -45,6 +48,7 @@ LOADS: tuple[tuple[str, int, bool], ...] = (
     ("c=10 new conn", 10, True),
 )
 IDLE_LOADS = LOADS[:2]
+DOWNLOADS = 3
 DEFAULT_MODES = ("bare", "headless", "desktop", "desktop-naive", "desktop-qasync")
 DEFAULT_IDLE_MODES = ("headless", "desktop", "desktop-qasync")
 
@@ -54,18 +58,31 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def _ratio(a: list[float], b: list[float]) -> float:
-    return _median([x / y for x, y in zip(a, b, strict=False) if y])
+def _ratio(a: dict[int, float], b: dict[int, float]) -> float:
+    """Median over the rounds both have of a / b (figures keyed by round,
+    so a mode that failed in one round cannot pair one round's figure
+    with another's)."""
+    return _median([a[n] / b[n] for n in a if b.get(n)])
 
 
 def idle_label(load: str, idle: int) -> str:
     return f"{load} +{idle} idle"
 
 
+def after_label(load: str) -> str:
+    """The load run again without idle connections once they are closed:
+    the ratio with / without idle is taken against the mean of the runs
+    before and after, which cancels any drift of the process over time."""
+    return f"{load} (again, idle closed)"
+
+
 class Recorder:
     def __init__(self) -> None:
         self.samples: dict[tuple[str, str], dict[str, list[float]]] = {}
+        self.by_round: dict[tuple[str, str], dict[int, float]] = {}
+        """(load, mode) -> round -> req/s, for ratios taken per round."""
         self.clients: dict[str, str] = {}
+        self.round = 0
 
     def _entry(self, load: str, mode: str) -> dict[str, list[float]]:
         keys = ("rps", "p50_ms", "p99_ms", "cpu_us", "errors", "stall_max_ms", "stall_p99_ms")
@@ -84,6 +101,7 @@ class Recorder:
             entry["stall_max_ms"].append(stall["gap_max_ms"])
             entry["stall_p99_ms"].append(stall["gap_p99_ms"])
         entry["rps"].append(result["rps"])
+        self.by_round.setdefault((load, mode), {})[self.round] = result["rps"]
         entry["p50_ms"].append(result["p50_ms"])
         entry["p99_ms"].append(result["p99_ms"])
         entry["errors"].append(result["errors"])
@@ -118,9 +136,22 @@ def _measured(
 
 
 def _download(origin: str, proxy: str | None) -> float:
+    """MiB/s of one 64 MiB download, the median of ``DOWNLOADS`` (one
+    takes a fraction of a second, so a single one is at the mercy of
+    whatever else the machine does in that moment)."""
     args = ["--origin", origin, "--download", str(DOWNLOAD_SIZE)]
     args += ["--proxy", proxy] if proxy else ["--direct"]
-    return float(loadgen(args)["mb_s"])
+    return statistics.median(float(loadgen(args)["mb_s"]) for _ in range(DOWNLOADS))
+
+
+def _warm(opts: Options, origin: str, proc: targets.Proc) -> None:
+    """Load a freshly started proxy once, unrecorded: a young process runs
+    slower for its first few thousand requests (allocator and collector
+    settling, pools filling), which would otherwise count against whichever
+    load comes first, and make the later idle-connection loads look better
+    than the loads without."""
+    warm = Options(1, max(opts.duration / 2, 0.5), 0.0, opts.client, opts.procs)
+    run_load(warm, origin, proc.address, LOADS[1][1], False)
 
 
 def _hold_idle(origin: str, proxy: str, count: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
@@ -175,7 +206,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             launch_extra.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
             modes.append("mitmdump")
     rec = Recorder()
-    downloads: dict[str, list[float]] = {m: [] for m in ["direct", *modes]}
+    downloads: dict[str, dict[int, float]] = {m: {} for m in ["direct", *modes]}
     idle_info: list[dict[str, Any]] = []
     with_idle = [m for m in args.idle_modes if m in modes] if args.idle else []
 
@@ -183,11 +214,12 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     origin = origin_proc.address
     try:
         for index in range(args.rounds):
+            rec.round = index
             shift = index % len(modes)
             order = modes[shift:] + modes[:shift]
             for name, connections, close in LOADS[:2]:
                 rec.add(name, "direct", run_load(opts, origin, None, connections, close), None)
-            downloads["direct"].append(_download(origin, None))
+            downloads["direct"][index] = _download(origin, None)
             for mode in order:
                 try:
                     launch = targets.Launch(
@@ -198,12 +230,12 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                     failures.append(f"round {index + 1} {mode}: {exc}")
                     for name, _c, _close in LOADS:
                         rec.missing(name, mode)
-                    downloads[mode].append(float("nan"))
                     continue
                 try:
+                    _warm(opts, origin, proc)
                     for name, connections, close in LOADS:
                         rec.add(name, mode, *_measured(opts, origin, proc, connections, close))
-                    downloads[mode].append(_download(origin, proc.address))
+                    downloads[mode][index] = _download(origin, proc.address)
                     if mode in with_idle:
                         holder, opened = _hold_idle(origin, proc.address, args.idle)
                         try:
@@ -216,7 +248,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                         finally:
                             closed = _release_idle(holder)
                         idle_info.append({"round": index + 1, "mode": mode, **opened, **closed})
-                except (RuntimeError, subprocess.SubprocessError, ValueError) as exc:
+                        for name, connections, close in IDLE_LOADS:
+                            rec.add(
+                                after_label(name),
+                                mode,
+                                *_measured(opts, origin, proc, connections, close),
+                            )
+                except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
+                    # OSError covers TimeoutError: a desktop target that stops answering.
                     failures.append(f"round {index + 1} {mode}: {exc}")
                 finally:
                     targets.stop(proc)
@@ -229,7 +268,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
 def summarize(
     args: argparse.Namespace,
     rec: Recorder,
-    downloads: dict[str, list[float]],
+    downloads: dict[str, dict[int, float]],
     modes: list[str],
     with_idle: list[str],
     idle_info: list[dict[str, Any]],
@@ -259,15 +298,20 @@ def summarize(
                 row["stall_max_ms"] = _median(entry["stall_max_ms"])
                 row["stall_p99_ms"] = _median(entry["stall_p99_ms"])
             for other in ("headless", "mitmdump", "bare"):
-                base = rec.samples.get((load, other))
+                base = rec.by_round.get((load, other))
+                mine = rec.by_round.get((load, mode), {})
                 if base is not None and other != mode and mode != "direct":
-                    row[f"vs_{other}"] = _ratio(entry["rps"], base["rps"])
+                    row[f"vs_{other}"] = _ratio(mine, base)
             if " idle" in load:
-                plain = rec.samples.get((load.split(" +")[0], mode))
+                plain = rec.by_round.get((load.split(" +")[0], mode))
+                again = rec.by_round.get((after_label(load.split(" +")[0]), mode), {})
                 if plain is not None:
-                    row["vs_no_idle"] = _ratio(entry["rps"], plain["rps"])
+                    base = {n: (v + again[n]) / 2 if n in again else v for n, v in plain.items()}
+                    if again:
+                        row["rps_no_idle_after"] = _median(list(again.values()))
+                    row["vs_no_idle"] = _ratio(rec.by_round.get((load, mode), {}), base)
             table.append(row)
-    dl = {m: _median(v) for m, v in downloads.items()}
+    dl = {m: _median(list(v.values())) for m, v in downloads.items()}
     dl_vs_direct = {
         m: _ratio(v, downloads["direct"]) for m, v in downloads.items() if m != "direct"
     }

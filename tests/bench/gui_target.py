@@ -92,6 +92,7 @@ class Instrumentation:
         self.gc = GcWatch()
         self.pending_bytes_per_entry: float | None = None
         self.marked_at = time.monotonic()
+        self.high_water_at_mark = 0
         self.shown: dict[str, float] = {}
         self._report_written = False
         self.control = Control(app.window)
@@ -123,6 +124,7 @@ class Instrumentation:
             self.sampler.mark()
             self.gc.mark()
             self.marked_at = time.monotonic()
+            self.high_water_at_mark = self.app.relay.snapshot().high_water
             _say("mark", {"at": self.marked_at})
         elif name == "status":
             _say("status", self.status())
@@ -148,7 +150,13 @@ class Instrumentation:
     def report(self) -> dict[str, Any]:
         self.sampler.sample()
         stats = self.app.relay.snapshot()
-        peak = max(self.sampler.depth_max, 0)
+        # The sampler runs on the GUI thread, so it cannot look while the
+        # GUI thread is stalled, which is when the depth peaks (the naive
+        # relay's above all). The relay's own high-water mark sees every
+        # emit and drain; it is lifelong, so it counts only once the run
+        # since the mark has raised it.
+        since_mark = stats.high_water if stats.high_water > self.high_water_at_mark else 0
+        peak = max(self.sampler.depth_max, since_mark, 0)
         per_entry = self.pending_bytes_per_entry
         return {
             "relay": self.app.options.relay,
@@ -163,7 +171,9 @@ class Instrumentation:
             "table_rows": self.app.window.model.rowCount(),
             "window_visible": self.app.window.isVisible(),
             "depth_max": peak,
+            "depth_max_sampled": self.sampler.depth_max,
             "high_water": stats.high_water,
+            "high_water_at_mark": self.high_water_at_mark,
             "lag_max_ms": self.sampler.lag_max * 1e3,
             "pending_bytes_per_entry": per_entry,
             "pending_bytes_peak": peak * per_entry if per_entry is not None else None,

@@ -11,8 +11,8 @@ run (these machines are shared and noisy): modes take turns within each
 round, ratios are taken per round, and medians over rounds are reported.
 Absolute figures move with the machine's load; ratios move much less.
 
-    python -m tests.bench.run_all                 # full run, ~15 min on 2 cores
-    python -m tests.bench.run_all --quick         # a few minutes, 1 round each
+    python -m tests.bench.run_all                 # full run, ~17 min on 2 cores
+    python -m tests.bench.run_all --quick         # ~6 min: 1 round each, short loads
     python -m tests.bench.run_all --peers mitmproxy   # also install and run mitmdump
     python -m tests.bench.run_all --only proxy,pressure
     python -m tests.bench.run_all --render bench-results/all.json   # the table again

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-RELAY_CAPACITY = 50_000
-"""The default relay capacity (``RelaySettings.capacity``): the bound on
-pending flow entries that "pending-event memory bounded" is judged by."""
+from inspector.core.settings import RelaySettings
+
+RELAY_CAPACITY = RelaySettings().capacity
+"""The default relay capacity (50,000 distinct pending flow ids): the bound
+on pending flow entries that "pending-event memory bounded" is judged by."""
 
 
 def _row(table: list[dict[str, Any]], **match: str) -> dict[str, Any] | None:
@@ -175,6 +177,13 @@ class Report:
             for r in d["table"]
         )
         self.lines.append(f"HTTPS new tunnels: {cells}")
+        cpu = ", ".join(
+            f"{r['mode']} {r['proxy_cpu_pct']:.0f}/{r['driver_cpu_pct']:.0f}"
+            for r in d["table"]
+            if "proxy_cpu_pct" in r and "driver_cpu_pct" in r
+        )
+        if cpu:
+            self.lines.append(f"  CPU % of a core during the loads, proxy/client(+origin): {cpu}")
         for failure in d.get("failures", []):
             self.lines.append(f"  FAILED: {failure}")
         peer = any(r["mode"] == "mitmdump" for r in d["table"])
