@@ -273,3 +273,32 @@ def test_many_scattered_dropped_rows_reset_the_model() -> None:
     _batch(store, model, 2001)
     assert resets and model.rowCount() == 1000
     assert sorted(_ids(model)) == list(range(1002, 2002))
+
+
+def test_multi_data_answers_as_data_does(qtbot: QtBot) -> None:
+    """The delegate asks every role of a cell in one multiData call; the
+    answers must be data()'s, role by role, cell by cell."""
+    from PySide6.QtCore import QModelRoleData, QModelRoleDataSpan
+    from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+
+    store = FlowStore()
+    _add(store, status=404)
+    _add(store, status=None)
+    _add(store, status=None, failed=True)
+    model = FlowTableModel(store)
+    roles = [int(r.value) for r in Qt.ItemDataRole if r.value <= 13] + [FLOW_ID_ROLE]
+    for row in range(model.rowCount()):
+        for column in range(model.columnCount()):
+            index = model.index(row, column)
+            for role in roles:
+                slot = QModelRoleData(role)
+                model.multiData(index, QModelRoleDataSpan(slot))
+                assert slot.data() == model.data(index, role), (row, column, role)
+    # And through the delegate, as a repaint does.
+    option = QStyleOptionViewItem()
+    delegate = QStyledItemDelegate()
+    index = model.index(0, Column.STATUS)
+    delegate.initStyleOption(option, index)
+    assert option.text == "404"
+    assert option.palette.text().color() == FAILED_FG
+    assert option.displayAlignment & Qt.AlignmentFlag.AlignRight
