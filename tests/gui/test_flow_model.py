@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -302,3 +303,24 @@ def test_multi_data_answers_as_data_does(qtbot: QtBot) -> None:
     assert option.text == "404"
     assert option.palette.text().color() == FAILED_FG
     assert option.displayAlignment & Qt.AlignmentFlag.AlignRight
+
+
+def test_the_row_index_built_in_slices_matches_the_order(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inspector.gui import flow_model
+
+    monkeypatch.setattr(flow_model, "INDEX_CHUNK", 7)
+    monkeypatch.setattr(flow_model, "SORT_CHUNK", 10)
+    store = FlowStore()
+    for i in range(50):
+        _add(store, host=f"h{(i * 7) % 13}.test")
+    model = FlowTableModel(store)
+    model.sort(Column.HOST)
+    assert model.job_running
+    late = _add(store, host="a.test")  # arrives while the sort runs
+    model.apply_batch(Batch(new_ids=range(late, late + 1)))
+    model.wait_job()
+    ids = _ids(model)
+    assert sorted(ids) == list(range(1, 52)) and ids[-1] == late
+    assert all(model.row_of(flow_id) == row for row, flow_id in enumerate(ids))
