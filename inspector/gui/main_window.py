@@ -12,7 +12,7 @@ import concurrent.futures
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -72,6 +72,8 @@ class MainWindow(QMainWindow):
         paces itself with it)."""
         self.refresh_interval: Callable[[], tuple[int, int] | None] = lambda: None
         """(current, base) ms between table refreshes, for the pressure panel."""
+        self._paint_started = 0.0
+        self.installEventFilter(self)
 
         self.model = FlowTableModel(store, self)
         self.table = FlowTable(self.model)
@@ -259,14 +261,25 @@ class MainWindow(QMainWindow):
         if current is not None and (batch.resync or current in batch.changed_ids):
             self.detail.show_flow(self.store.get(current))
 
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.UpdateRequest and self.on_paint is not None:
-            # The window's repaint: the table, its scroll bar, the panels.
-            started = time.perf_counter()
-            handled = super().event(event)
-            self.on_paint(time.perf_counter() - started)
-            return handled
-        return super().event(event)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self
+            and event.type() == QEvent.Type.UpdateRequest
+            and self.on_paint is not None
+        ):
+            # The window's repaint (the table, its scroll bar, the panels)
+            # runs right after this returns; a zero timer fires once it is
+            # done. Timing it by wrapping the event in Python instead would
+            # hold the interpreter lock through all of the C++ painting and
+            # stall the engine's thread for as long.
+            self._paint_started = time.perf_counter()
+            QTimer.singleShot(0, self._painted)
+        return False
+
+    def _painted(self) -> None:
+        if self.on_paint is not None and self._paint_started:
+            self.on_paint(time.perf_counter() - self._paint_started)
+            self._paint_started = 0.0
 
     def refresh_stats(self) -> None:
         self.pressure.update_stats(self._stats(), refresh=self.refresh_interval())

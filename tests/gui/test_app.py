@@ -339,3 +339,28 @@ def test_https_flow_and_tunnel_rows_appear(run_app: RunApp, tmp_path: Path) -> N
     settings.proxy.upstream_ca_file = str(upstream.ca_cert_path)
     assert run_app(scenario, settings=settings) == 0
     upstream.close()
+
+
+def test_repaints_are_timed_for_the_bridge_without_holding_the_lock(run_app: RunApp) -> None:
+    """The window reports each repaint's duration to the relay bridge (its
+    pacing), timed from outside the paint: no Python frame may wrap it."""
+    import inspect
+
+    from inspector.gui.main_window import MainWindow
+
+    timed: list[float] = []
+
+    async def scenario(app: DesktopApp) -> None:
+        assert app.window.on_paint is not None
+        report = app.window.on_paint
+        app.window.on_paint = lambda seconds: (timed.append(seconds), report(seconds))  # type: ignore[func-returns-value]
+        app.window.table.viewport().update()
+        app.window.update()
+        await _until(lambda: len(timed) > 0)
+
+    assert run_app(scenario) == 0
+    assert timed and all(0 <= t < 10 for t in timed)
+    # A Python event() override would run the whole C++ paint inside it.
+    assert "event" not in vars(MainWindow)
+    assert "paintEvent" not in vars(MainWindow)
+    assert inspect.isfunction(MainWindow.eventFilter)
