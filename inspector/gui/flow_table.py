@@ -8,7 +8,7 @@ Signals:
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QResizeEvent
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
 from inspector.core.bodyview import charset
@@ -81,6 +81,16 @@ class FlowTable(QTableView):
         return action
 
     # Following the newest row
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        # Deliberately a Python override: the interpreter lock is then held
+        # through the whole C++ paint, and the model's hundred-odd multiData
+        # calls run inside it. Without it, each of them takes the lock back
+        # from the engine's thread, which under load means waiting out its
+        # switch interval (5 ms) each time: paints of 100-200 ms. The engine
+        # waits for one paint instead (a few ms; the bridge paces repaints
+        # to a seventh of the GUI's time at most).
+        super().paintEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         following = self.follow

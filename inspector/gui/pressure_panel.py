@@ -185,7 +185,7 @@ class PressurePanel(QWidget):
             f["refresh"].setText(f"{current} ms" + (", paced" if current > base else ""))
             f["refresh"].setToolTip(
                 f"The table takes what changed every {base} ms; under load, less often, "
-                "so that repainting never takes more than about a quarter of the GUI's time"
+                "so that repainting takes at most about a seventh of the GUI's time"
             )
         for name in ("critical", "flow", "low"):
             counts: ClassCounts = getattr(stats, name)

@@ -50,3 +50,10 @@ def test_scrolling_away_stops_following(qtbot: QtBot) -> None:
     assert bar.value() == 0
     view.resize(500, 600)
     assert bar.value() == 0
+
+
+def test_the_table_paints_inside_one_python_call() -> None:
+    """FlowTable.paintEvent is a Python override on purpose: the model's
+    multiData calls then run under the interpreter lock taken once, not
+    once per cell from the engine's thread (see its comment)."""
+    assert "paintEvent" in vars(FlowTable)
