@@ -65,14 +65,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     versions: dict[str, str] = {}
     failures: list[str] = []
     if "mitmproxy" in args.peers:
-        try:
-            exe = peers.ensure("mitmproxy")
-        except (RuntimeError, OSError) as exc:
-            failures.append(f"mitmproxy could not be installed: {exc}")
-        else:
-            versions["mitmproxy"] = peers.version(exe)
-            extra.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
-            modes.append("mitmdump")
+        peers.add_mitmdump(work, modes, extra, versions, failures)
     procs: dict[str, targets.Proc] = {}
     contexts: dict[str, ssl.SSLContext] = {
         "direct": ssl.create_default_context(cafile=str(upstream.ca_cert_path))

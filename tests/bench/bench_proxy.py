@@ -197,14 +197,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     peer_versions: dict[str, str] = {}
     failures: list[str] = []
     if "mitmproxy" in args.peers:
-        try:
-            exe = peers.ensure("mitmproxy")
-        except (RuntimeError, OSError) as exc:
-            failures.append(f"mitmproxy could not be installed: {exc}")
-        else:
-            peer_versions["mitmproxy"] = peers.version(exe)
-            launch_extra.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
-            modes.append("mitmdump")
+        peers.add_mitmdump(work, modes, launch_extra, peer_versions, failures)
     rec = Recorder()
     downloads: dict[str, dict[int, float]] = {m: {} for m in ["direct", *modes]}
     idle_info: list[dict[str, Any]] = []

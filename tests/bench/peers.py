@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWN = ("mitmproxy",)
@@ -54,6 +55,26 @@ def version(exe: Path) -> str:
     done = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False)
     first = done.stdout.strip().splitlines()[:1]
     return first[0].split(":", 1)[-1].strip() if first else "unknown"
+
+
+def add_mitmdump(
+    work: Path,
+    modes: list[str],
+    launch: dict[str, Any],
+    versions: dict[str, str],
+    failures: list[str],
+) -> None:
+    """Install mitmdump (once) and join it to a run: its mode to ``modes``,
+    its launch options to ``launch``, its version to ``versions``. When it
+    cannot be installed, say so in ``failures`` and run without it."""
+    try:
+        exe = ensure("mitmproxy")
+    except (RuntimeError, OSError) as exc:
+        failures.append(f"mitmproxy could not be installed: {exc}")
+        return
+    versions["mitmproxy"] = version(exe)
+    launch.update(mitmdump=exe, mitm_confdir=work / "mitmproxy")
+    modes.append("mitmdump")
 
 
 def wait_for_ca(confdir: Path, timeout: float = 20.0) -> Path:
