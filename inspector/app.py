@@ -342,7 +342,7 @@ class DesktopApp:
             await asyncio.sleep(0.05)
 
     def _table_statuses(self) -> dict[str, str]:
-        from inspector.gui.flow_model import Column
+        from inspector.gui.flow_cells import Column
 
         model = self.window.model
         result = {}

@@ -16,10 +16,8 @@ Signals:
 from __future__ import annotations
 
 import bisect
-import enum
 import heapq
-import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Generator, Iterable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -33,166 +31,30 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont
 
 from inspector.core.filter import FlowFilter, parse_filter
-from inspector.core.flow import Flow, FlowState, TunnelInfo
-from inspector.core.format import duration, size
+from inspector.core.flow import Flow
 from inspector.core.relay import Batch
 from inspector.core.store import FlowStore
+from inspector.gui.flow_cells import (
+    HEADERS,
+    LEFT,
+    NEEDS_FLOW,
+    NUMERIC,
+    RIGHT,
+    Column,
+    cell,
+    sort_key,
+)
 from inspector.gui.jobs import SlicedJob
 
 Index = QModelIndex | QPersistentModelIndex
-FLOW_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
 SORT_CHUNK = 10_000
 FILTER_CHUNK = 20_000
 INDEX_CHUNK = 50_000
 RESORT_DELAY_MS = 1000
 RESET_AFTER_RUNS = 256
 """Scattered rows to remove in more runs than this: reset the model."""
-
-
-class Column(enum.IntEnum):
-    ID = 0
-    TIME = 1
-    METHOD = 2
-    HOST = 3
-    PATH = 4
-    STATUS = 5
-    TYPE = 6
-    SIZE = 7
-    DURATION = 8
-
-
-HEADERS = {
-    Column.ID: "#",
-    Column.TIME: "Time",
-    Column.METHOD: "Method",
-    Column.HOST: "Host",
-    Column.PATH: "Path",
-    Column.STATUS: "Status",
-    Column.TYPE: "Content type",
-    Column.SIZE: "Size",
-    Column.DURATION: "Duration",
-}
-
-_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-_NUMERIC = frozenset(int(c) for c in (Column.ID, Column.STATUS, Column.SIZE, Column.DURATION))
-# Roles as plain ints: comparing against Qt's enum members costs an
-# attribute lookup each time, on the hottest path of a repaint.
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
-_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
-_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
-_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
-_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole.value)
-_ROLES = frozenset({_DISPLAY, _TOOLTIP, _ALIGN, _FOREGROUND, _BACKGROUND, int(FLOW_ID_ROLE)})
-FAILED_FG = QColor(215, 58, 73)
-FAILED_BG = QColor(215, 58, 73, 40)
-PENDING_FG = QColor(128, 128, 128)
-
-
-def content_type(flow: Flow) -> str:
-    response = flow.response
-    if response is None:
-        return ""
-    value = response.header(b"content-type")
-    if value is None:
-        return ""
-    return value.decode("latin-1").split(";", 1)[0].strip()
-
-
-def _status_text(flow: Flow) -> str:
-    if flow.response is not None and flow.response.status:
-        return str(flow.response.status)
-    if flow.state is FlowState.FAILED:
-        return "failed"
-    return "…"
-
-
-def _display(flow: Flow, column: int) -> str:
-    if column == Column.ID:
-        return str(flow.id)
-    if column == Column.TIME:
-        stamp = time.localtime(flow.t_start)
-        return time.strftime("%H:%M:%S", stamp) + f".{int(flow.t_start % 1 * 1000):03d}"
-    if column == Column.METHOD:
-        return flow.request.method
-    if column == Column.HOST:
-        request = flow.request
-        host = request.host if request.port in (80, 443) else f"{request.host}:{request.port}"
-        return f"https://{host}" if request.scheme == "https" else host
-    tunnel = flow.tunnel
-    if column == Column.PATH:
-        if tunnel is not None:
-            return _tunnel_summary(tunnel)
-        return flow.request.target
-    if column == Column.STATUS:
-        return _status_text(flow)
-    if column == Column.TYPE:
-        return f"tunnel ({tunnel.mode})" if tunnel is not None else content_type(flow)
-    if column == Column.SIZE:
-        if tunnel is not None:
-            moved = tunnel.bytes_up + tunnel.bytes_down
-            return size(moved) if moved else ""
-        return size(flow.response.body_size) if flow.response is not None else ""
-    if column == Column.DURATION:
-        return duration(flow.duration)
-    return ""
-
-
-def _tunnel_summary(tunnel: TunnelInfo) -> str:
-    count = tunnel.inner_flows
-    requests = f"{count} request{'s' if count != 1 else ''}"
-    if tunnel.mode == "intercept":
-        return f"⇄ {requests} (TLS)"
-    if tunnel.mode == "http":
-        return f"⇄ {requests} (HTTP)"
-    if tunnel.mode == "passthrough":
-        return "⇄ passed through"
-    if tunnel.mode == "raw":
-        return "⇄ raw bytes"
-    return "⇄ opening"
-
-
-def sort_key(column: int) -> Callable[[Flow], Any]:
-    """A key for sorting flows by ``column``; missing values sort first.
-    Keys are plain strings and numbers (see ``_ordered``)."""
-    keys: dict[int, Callable[[Flow], Any]] = {
-        Column.ID: lambda f: f.id,
-        Column.TIME: lambda f: f.t_start,
-        Column.METHOD: lambda f: f.request.method,
-        Column.HOST: lambda f: f.request.host,
-        Column.PATH: lambda f: f.request.target,
-        Column.STATUS: lambda f: f.response.status if f.response is not None else -1,
-        Column.TYPE: content_type,
-        Column.SIZE: lambda f: f.response.body_size if f.response is not None else -1,
-        Column.DURATION: lambda f: f.duration if f.duration is not None else -1.0,
-    }
-    return keys[column]
-
-
-def _value(flow: Flow, column: int, role: int) -> Any:
-    """What a cell shows for ``role`` (one of ``_ROLES`` but the alignment)."""
-    if role == _DISPLAY:
-        return _display(flow, column)
-    if role == _FOREGROUND:
-        if flow.state is FlowState.FAILED:
-            return FAILED_FG
-        if column == Column.STATUS and flow.response is not None and flow.response.status >= 400:
-            return FAILED_FG
-        if not flow.finished:
-            return PENDING_FG
-        return None
-    if role == _BACKGROUND:
-        return FAILED_BG if flow.state is FlowState.FAILED else None
-    if role == _TOOLTIP:
-        if flow.error is not None:
-            return flow.error.message
-        return flow.request.url if column in (Column.HOST, Column.PATH) else None
-    if role == FLOW_ID_ROLE:
-        return flow.id
-    return None
 
 
 class FlowTableModel(QAbstractTableModel):
@@ -220,8 +82,6 @@ class FlowTableModel(QAbstractTableModel):
         """Ids inserted while a job runs (it must keep them)."""
         self._job_removed: set[int] = set()
         """Ids removed while a job runs (it must drop them)."""
-        self._bold = QFont()
-        self._bold.setBold(True)
         self._resort = QTimer(self)
         self._resort.setSingleShot(True)
         self._resort.setInterval(RESORT_DELAY_MS)
@@ -243,16 +103,14 @@ class FlowTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(Column):
                 return HEADERS[Column(section)]
             if role == Qt.ItemDataRole.TextAlignmentRole and 0 <= section < len(Column):
-                return _RIGHT if section in _NUMERIC else _LEFT
+                return RIGHT if section in NUMERIC else LEFT
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role not in _ROLES:
-            return None
-        if role == _ALIGN:
-            return _RIGHT if index.column() in _NUMERIC else _LEFT
-        flow = self._flow_of(index)
-        return None if flow is None else _value(flow, index.column(), role)
+        # Called for every visible cell and every role the delegate asks,
+        # so the flow is looked up only for roles that depend on it.
+        flow = self._flow_of(index) if role in NEEDS_FLOW else None
+        return cell(flow, index.column(), role)
 
     def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
         """Every role the delegate wants for a cell, in one call.
@@ -269,13 +127,7 @@ class FlowTableModel(QAbstractTableModel):
         else:  # the stubs know neither its len() nor its [] (both exist)
             slots = [roleDataSpan[i] for i in range(roleDataSpan.size())]  # type: ignore[index]
         for slot in slots:
-            role = slot.role()
-            if role not in _ROLES:
-                value = None
-            elif role == _ALIGN:
-                value = _RIGHT if column in _NUMERIC else _LEFT
-            else:
-                value = None if flow is None else _value(flow, column, role)
+            value = cell(flow, column, slot.role())
             if value is None:
                 slot.clearData()
             else:

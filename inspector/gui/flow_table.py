@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView,
 from inspector.core.bodyview import charset
 from inspector.core.curl import as_curl
 from inspector.core.decode import DecodeError, decode_body
-from inspector.gui.flow_model import Column, FlowTableModel
+from inspector.gui.flow_cells import Column
+from inspector.gui.flow_model import FlowTableModel
 
 ROW_HEIGHT = 22
 WIDTHS = {

@@ -35,7 +35,8 @@ from inspector.core.filter import parse_filter
 from inspector.core.memory import rss_bytes
 from inspector.core.relay import Batch
 from inspector.core.store import FlowStore
-from inspector.gui.flow_model import Column, FlowTableModel
+from inspector.gui.flow_cells import Column
+from inspector.gui.flow_model import FlowTableModel
 from inspector.gui.flow_table import FlowTable
 from tests.bench import synthetic
 

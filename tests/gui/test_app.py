@@ -16,7 +16,7 @@ import pytest
 from inspector.app import DesktopApp
 from inspector.core.bodyview import BodyKind
 from inspector.core.config import load_settings
-from inspector.gui.flow_model import Column
+from inspector.gui.flow_cells import Column
 from inspector.gui.pressure_panel import Pressure
 from tests.proxy.harness import Client, Origin, Received, Reply
 

@@ -11,7 +11,8 @@ from inspector.core.filter import parse_filter
 from inspector.core.flow import FlowError, FlowState, Request, Response
 from inspector.core.relay import Batch
 from inspector.core.store import FlowStore
-from inspector.gui.flow_model import FAILED_FG, FLOW_ID_ROLE, Column, FlowTableModel
+from inspector.gui.flow_cells import FAILED_FG, FLOW_ID_ROLE, Column
+from inspector.gui.flow_model import FlowTableModel
 
 
 def _add(
