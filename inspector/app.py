@@ -359,7 +359,7 @@ async def _close_server(server: asyncio.Server) -> None:
 
 def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
     """Settings for the app: persisted ones, overridden by the command line."""
-    from inspector.cli import apply_https_options, parse_listen
+    from inspector.cli import apply_shared_options, parse_listen
     from inspector.core.config import config_dir
 
     selftest_mode = bool(args.selftest)
@@ -375,7 +375,7 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
         with CertStore.load_or_create(confdir / "selftest-upstream") as upstream:
             settings.proxy.upstream_ca_file = str(upstream.ca_cert_path)
     settings.proxy.allow_remote = args.allow_remote or settings.proxy.allow_remote
-    apply_https_options(settings.proxy, args)
+    apply_shared_options(settings.proxy, args)
     if args.flush_ms is not None:
         settings.relay.flush_interval_ms = args.flush_ms
     return Options(

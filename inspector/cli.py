@@ -165,9 +165,10 @@ def parse_listen(text: str) -> tuple[str, int]:
         raise ValueError(f"invalid --listen {text!r}: {exc.message}") from None
 
 
-def apply_https_options(settings: ProxySettings, args: argparse.Namespace) -> None:
-    """Command-line HTTPS options, and ``--auth``, over ``settings`` (the
-    options headless mode and the app share); ValueError when bad."""
+def apply_shared_options(settings: ProxySettings, args: argparse.Namespace) -> None:
+    """The command-line options headless mode and the app share (HTTPS,
+    ``--auth`` or ``INSPECTOR_AUTH``, ``--max-flows``) over ``settings``;
+    ValueError when bad."""
     if args.auth is not None:
         settings.proxy_auth = parse_credentials(args.auth)
     elif os.environ.get(AUTH_ENV):
@@ -208,7 +209,7 @@ def settings_from(args: argparse.Namespace) -> ProxySettings:
         body_capture_limit=int(args.body_limit * 1024 * 1024),
         body_memory_limit=int(args.body_memory * 1024 * 1024),
     )
-    apply_https_options(settings, args)
+    apply_shared_options(settings, args)
     return settings
 
 

@@ -108,12 +108,10 @@ class FlowStore:
 
     def delete(self, flow_id: int) -> bool:
         base, flows = self._seg
-        flow = self.get(flow_id)
-        if flow is None:
+        index = flow_id - base - 1
+        if not 0 <= index < len(flows) or flows[index] is None:
             return False
-        flows[flow_id - base - 1] = None
-        self._live -= 1
-        self._forget_bodies(flow)
+        self._remove(flows, index)
         return True
 
     def clear(self) -> None:
@@ -135,14 +133,10 @@ class FlowStore:
         base, flows = self._seg
         index = self._oldest
         while count > 0 and index < len(flows):
-            flow = flows[index]
-            if flow is not None:
-                flows[index] = None
-                self._live -= 1
+            if flows[index] is not None:
+                self.dropped_through = self._remove(flows, index).id
                 self.flows_dropped += 1
-                self._forget_bodies(flow)
                 count -= 1
-                self.dropped_through = flow.id
             index += 1
         self._oldest = index
         if index >= COMPACT_AFTER and index * 2 >= len(flows):
@@ -152,10 +146,16 @@ class FlowStore:
                     self._seg = (base + index, flows[index:])
                     self._oldest = 0
 
-    def _forget_bodies(self, flow: Flow) -> None:
-        """Take a flow leaving the store out of the body account."""
+    def _remove(self, flows: list[Flow | None], index: int) -> Flow:
+        """Empty the slot at ``index`` (it holds a flow) and return its flow,
+        out of the count and the body account."""
+        flow = flows[index]
+        assert flow is not None
+        flows[index] = None
+        self._live -= 1
         with self._lock:
             self.body_bytes -= self._held.pop(flow.id, 0)
+        return flow
 
     def account(self, flow: Flow) -> None:
         """Count a finished flow's captured bodies, dropping the oldest
