@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.bench.output import publish
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_RATIO = 0.85
 """Inspector must reach at least this fraction of the bare proxy's req/s."""
@@ -407,10 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     started_at = time.monotonic()
     summary = bench(opts)
     summary["config"]["elapsed_s"] = round(time.monotonic() - started_at, 1)
-    print(render(summary))
-    print(f"(whole run {summary['config']['elapsed_s']:g} s)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    whole_run = f"(whole run {summary['config']['elapsed_s']:g} s)"
+    publish(summary, f"{render(summary)}\n{whole_run}", args.json)
     return 0
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import ssl
 import statistics
 import sys
@@ -29,6 +28,7 @@ from inspector.core.certs import CertStore
 from tests.bench import peers, targets
 from tests.bench.bench_engine import git_revision
 from tests.bench.bench_tunnels import origin, run_load
+from tests.bench.output import publish
 
 DEFAULT_MODES = ("headless", "desktop")
 
@@ -169,9 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     summary = asyncio.run(bench(args))
     summary["config"]["elapsed_s"] = round(time.monotonic() - started, 1)
-    print(render(summary))
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    publish(summary, render(summary), args.json)
     return 0
 
 

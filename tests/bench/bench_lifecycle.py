@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench import targets
+from tests.bench.output import publish
 
 QUIT_CONFIGS = {
     "relay-thread": "desktop",
@@ -138,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.launches = 2
     summary = bench(args)
-    print(render(summary))
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    publish(summary, render(summary), args.json)
     return 0
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import array
-import json
 import os
 import sys
 import time
@@ -39,6 +38,7 @@ from inspector.gui.flow_cells import Column
 from inspector.gui.flow_model import FlowTableModel
 from inspector.gui.flow_table import FlowTable
 from tests.bench import synthetic
+from tests.bench.output import publish
 
 
 def peak_rss() -> int:
@@ -174,9 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
     summary = bench(args.flows)
-    print(render(summary))
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    publish(summary, render(summary), args.json)
     return 0
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from tests.bench import targets
 from tests.bench.bench_engine import git_revision
+from tests.bench.output import publish
 
 CONFIGS: dict[str, tuple[str, list[str]]] = {
     "relay-thread": ("desktop", []),
@@ -304,9 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown configs: {', '.join(unknown)} (known: {', '.join(CONFIGS)})")
     summary = bench(args)
-    print(render(summary))
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    publish(summary, render(summary), args.json)
     return 0
 
 

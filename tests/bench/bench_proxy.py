@@ -40,6 +40,7 @@ from typing import Any
 
 from tests.bench import peers, targets
 from tests.bench.bench_engine import Options, git_revision, loadgen, run_load
+from tests.bench.output import publish
 
 DOWNLOAD_SIZE = 64 * 1024 * 1024
 LOADS: tuple[tuple[str, int, bool], ...] = (
@@ -388,9 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     summary = bench(args)
     summary["config"]["elapsed_s"] = round(time.monotonic() - started, 1)
-    print(render(summary))
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    publish(summary, render(summary), args.json)
     return 0
 
 
