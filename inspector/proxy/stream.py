@@ -233,7 +233,9 @@ class Stream(asyncio.Protocol):
         return chunk
 
     def write(self, data: bytes) -> None:
-        if self._lost or self.transport is None:
+        # A transport that is closing (aborted, or failed a send) drops what
+        # it is given and, past a few writes, logs a warning for each.
+        if self._lost or self.transport is None or self.transport.is_closing():
             raise StreamClosed(self._lost_reason())
         self.transport.write(data)
 
@@ -258,8 +260,20 @@ class Stream(asyncio.Protocol):
             await self.drain()
 
     def write_eof(self) -> None:
-        if self.transport is not None and not self._lost and self.transport.can_write_eof():
-            self.transport.write_eof()
+        """Half-close: tell the peer nothing more will be written.
+
+        A peer already gone needs no telling. Having seen the peer's FIN,
+        asyncio stops reading, so a reset that follows (the peer closed and
+        then received more bytes) goes unnoticed until the shutdown fails
+        with ENOTCONN; the connection is then aborted, not reported.
+        """
+        transport = self.transport
+        if transport is None or transport.is_closing() or not transport.can_write_eof():
+            return
+        try:
+            transport.write_eof()
+        except OSError:
+            transport.abort()
 
     def close(self) -> None:
         """Close after flushing what was written."""

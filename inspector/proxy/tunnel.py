@@ -274,11 +274,16 @@ async def _relay(client: ClientConnection, flow: Flow, mode: str) -> None:
         )
     finally:
         upstream.close()
-    failures = [r for r in results if isinstance(r, BaseException)]
-    if failures and not isinstance(failures[0], StreamClosed):
-        raise failures[0]
-    error = FlowError("tunnel-reset", str(failures[0])) if failures else None
-    _finish(ctx, flow, error)
+    failure = next((r for r in results if isinstance(r, BaseException)), None)
+    if failure is None:
+        _finish(ctx, flow, None)
+    elif isinstance(failure, StreamClosed):
+        _finish(ctx, flow, FlowError("tunnel-reset", str(failure)))
+    else:
+        if isinstance(failure, Exception):
+            # A bug, logged by the caller; the flow still ends, not pending.
+            _finish(ctx, flow, FlowError("internal", f"tunnel relay failed: {failure!r}"))
+        raise failure
 
 
 async def _pump(source: ByteStream, sink: ByteStream, count: Callable[[int], None]) -> None:
@@ -288,7 +293,7 @@ async def _pump(source: ByteStream, sink: ByteStream, count: Callable[[int], Non
         while data := await source.read():
             count(len(data))
             await sink.send(data)
-    except StreamClosed:
+    except Exception:
         source.abort()
         sink.abort()
         raise

@@ -1,4 +1,5 @@
-"""Stream deadlines: one reusable timer per stream, never firing early."""
+"""Streams: deadlines (one reusable timer per stream, never firing early),
+and a half-close towards a peer that is already gone."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 
 import pytest
 
-from inspector.proxy.stream import Stream
+from inspector.proxy.stream import Stream, StreamClosed
 from tests.proxy.harness import run
 
 
@@ -57,6 +58,29 @@ def test_no_deadline_waits_for_data() -> None:
             peer.close()
             assert await stream.read() == b""
             assert stream.at_eof
+        finally:
+            stream.abort()
+            server.close()
+
+    run(scenario())
+
+
+def test_half_close_towards_a_peer_that_reset_is_quiet() -> None:
+    """The peer closes, then resets on the bytes that still reach it. The
+    stream stopped reading at its FIN and never saw the reset, so the
+    shutdown fails (ENOTCONN); that ends the stream instead of raising."""
+
+    async def scenario() -> None:
+        stream, peer, server = await _pair()
+        try:
+            peer.close()
+            assert await stream.read() == b""
+            stream.write(b"after the peer's close")
+            await asyncio.sleep(0.1)  # the reset arrives
+            stream.write_eof()
+            assert stream.is_closing
+            with pytest.raises(StreamClosed):
+                stream.write(b"more")
         finally:
             stream.abort()
             server.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import logging
 import socket
 import ssl
 from pathlib import Path
@@ -472,3 +473,95 @@ def test_tunnel_to_a_refused_port_fails_the_tunnel(proxy_certs: CertStore) -> No
             assert tunnel.error is not None and tunnel.error.kind == "connect-refused"
 
     run(scenario())
+
+
+CLIENT_HELLO = b"\x16\x03\x01\x00\x05\x01hello"
+"""A record shaped like a TLS ClientHello: all the proxy looks at to choose
+passthrough; what follows is opaque to it either way."""
+FIRST_BYTES = {"passthrough": CLIENT_HELLO, "raw": b"EHLO client\r\n"}
+
+
+async def _connect_tunnel(
+    proxy: Proxy, port: int, first: bytes
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: x\r\n\r\n".encode() + first)
+    await writer.drain()
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+    return reader, writer
+
+
+def _no_warnings(caplog: pytest.LogCaptureFixture) -> None:
+    logged = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not logged, [f"{r.name}: {r.getMessage()}" for r in logged]
+
+
+@pytest.mark.parametrize("mode", ["passthrough", "raw"])
+def test_tunnel_whose_origin_closes_first_ends_complete(
+    proxy_certs: CertStore, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    """The origin answers and closes; the client then sends a last message
+    (as a TLS client answers close_notify with its own), which the origin's
+    kernel answers with a reset the proxy cannot see, having stopped
+    reading at the origin's FIN. Half-closing towards it must not fail."""
+    caplog.set_level(logging.WARNING)
+    first = FIRST_BYTES[mode]
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(len(first))
+        writer.write(b"answer")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        ignore = HostPatterns.parse("127.0.0.1")
+        async with running_proxy(certs=proxy_certs, ignore=ignore) as proxy:
+            reader, writer = await _connect_tunnel(proxy, port, first)
+            assert await asyncio.wait_for(reader.read(-1), 10) == b"answer"
+            writer.write(b"bye")
+            await asyncio.sleep(0.2)  # the origin's reset reaches the proxy
+            writer.close()
+            await proxy.wait_flows(1)
+            [tunnel] = _tunnels(proxy)
+            assert tunnel.tunnel is not None and tunnel.tunnel.mode == mode
+            assert tunnel.state is FlowState.COMPLETE, tunnel.error
+            assert (tunnel.tunnel.bytes_up, tunnel.tunnel.bytes_down) == (len(first) + 3, 6)
+        server.close()
+
+    run(scenario())
+    _no_warnings(caplog)
+
+
+@pytest.mark.parametrize("mode", ["passthrough", "raw"])
+def test_tunnel_whose_client_closes_first_ends_complete(
+    proxy_certs: CertStore, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    """The mirror case: the client closes, the origin still sends (the
+    client's kernel resets), then closes."""
+    caplog.set_level(logging.WARNING)
+    first = FIRST_BYTES[mode]
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert await reader.read(-1) == first
+        writer.write(b"too late")
+        await writer.drain()
+        await asyncio.sleep(0.2)  # the client's reset reaches the proxy
+        writer.close()
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with running_proxy(certs=proxy_certs, intercept_tls=False) as proxy:
+            _reader, writer = await _connect_tunnel(proxy, port, first)
+            writer.close()
+            await proxy.wait_flows(1)
+            [tunnel] = _tunnels(proxy)
+            assert tunnel.tunnel is not None and tunnel.tunnel.mode == mode
+            assert tunnel.state is FlowState.COMPLETE, tunnel.error
+            assert (tunnel.tunnel.bytes_up, tunnel.tunnel.bytes_down) == (len(first), 8)
+        server.close()
+
+    run(scenario())
+    _no_warnings(caplog)
