@@ -8,8 +8,9 @@ ARGS ?=
 PYTEST_ARGS ?=
 
 SOAK_SECONDS ?= 600
+FUZZ_EXAMPLES ?= 2000
 
-.PHONY: run test lint format bench soak package icons clean
+.PHONY: run test lint format bench soak fuzz package icons clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
@@ -46,6 +47,16 @@ format: $(VENV)/.installed-test
 soak: $(VENV)/.installed-test
 	mkdir -p bench-results
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.soak.soak --seconds $(SOAK_SECONDS) --json bench-results/soak.json
+
+# The suite replays the same Hypothesis examples on every run (the "ci"
+# profile in tests/conftest.py); this explores: every test marked
+# "hypothesis", on random inputs, FUZZ_EXAMPLES each where the test does not
+# fix its own count. A failure it finds is fixed, then added to the test as
+# an @example so the suite keeps checking it (until then the printed blob,
+# and .hypothesis/, replay it).
+fuzz: $(VENV)/.installed-test
+	HYPOTHESIS_PROFILE=explore INSPECTOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) QT_QPA_PLATFORM=offscreen \
+		$(BIN)/python -m pytest -m hypothesis --timeout=3600 $(PYTEST_ARGS)
 
 package: $(VENV)/.installed-run
 	PYTHON=$(BIN)/python packaging/build_deb.sh
