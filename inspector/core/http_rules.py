@@ -51,12 +51,17 @@ class MessageRejected(Exception):
         self.message = message
 
 
-def check_framing(headers: Headers) -> None:
+def check_framing(headers: Headers, http_version: bytes = b"1.1") -> None:
     """Refuse ambiguous message framing (RFC 9112 sections 6.1 and 6.3).
 
-    ``headers`` are raw ``(name, value)`` pairs in any case. Raises
-    MessageRejected(400) on:
+    ``headers`` are raw ``(name, value)`` pairs in any case, ``http_version``
+    the message's (``b"1.0"``, ``b"1.1"``). Raises MessageRejected(400) on:
 
+    - Transfer-Encoding in a message older than HTTP/1.1, which did not
+      define it: "A server or client that receives an HTTP/1.0 message
+      containing a Transfer-Encoding header field MUST treat the message as
+      if the framing is faulty, even if a Content-Length is present, and
+      close the connection after processing the message" (section 6.1);
     - Content-Length together with Transfer-Encoding: "A server MAY reject a
       request that contains both Content-Length and Transfer-Encoding" and a
       proxy forwarding it lets the next hop pick the other one;
@@ -89,6 +94,9 @@ def check_framing(headers: Headers) -> None:
                 coding.strip().lower() for coding in value.split(b",") if coding.strip()
             )
     if transfer_encoding:
+        if http_version < b"1.1":
+            version = http_version.decode("ascii", "replace")
+            raise MessageRejected(400, f"Transfer-Encoding in an HTTP/{version} message")
         if content_length is not None:
             raise MessageRejected(400, "both Content-Length and Transfer-Encoding")
         if transfer_encoding[-1] != b"chunked":

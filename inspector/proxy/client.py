@@ -233,7 +233,7 @@ class ClientConnection:
             check_head_size(raw_headers, len(event.method) + len(event.target) + 10)
             if received > MAX_HEAD_SIZE and _head_size(event) > MAX_HEAD_SIZE:
                 raise MessageRejected(431, "request head larger than 64 KiB")
-            check_framing(raw_headers)
+            check_framing(raw_headers, event.http_version)
             if method == "CONNECT":
                 if tunnel is not None:
                     raise MessageRejected(501, "CONNECT inside a tunnel is not supported")

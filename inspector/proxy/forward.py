@@ -316,8 +316,12 @@ async def _relay_response(
     """
     ctx = client.ctx
     raw_headers = event.headers.raw_items()
+    # Faulty framing in a response: "the proxy MUST close the connection to
+    # the server, discard the received response, and send a 502 (Bad
+    # Gateway) response to the client" (RFC 9112 section 6.3); the caller
+    # discards the connection when this raises.
     try:
-        check_framing(raw_headers)
+        check_framing(raw_headers, event.http_version)
     except MessageRejected as exc:
         raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
     response = Response(

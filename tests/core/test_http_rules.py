@@ -52,6 +52,32 @@ def test_check_framing_accepts(headers: list[tuple[bytes, bytes]]) -> None:
     check_framing(headers)
 
 
+@pytest.mark.parametrize(
+    ("headers", "version", "rejected"),
+    [
+        ([(b"transfer-encoding", b"chunked")], b"1.0", True),
+        ([(b"Transfer-Encoding", b"chunked"), (b"Content-Length", b"5")], b"1.0", True),
+        ([(b"content-length", b"5"), (b"transfer-encoding", b"chunked")], b"1.0", True),
+        ([(b"transfer-encoding", b"chunked")], b"0.9", True),
+        ([(b"content-length", b"5")], b"1.0", False),
+        ([], b"1.0", False),
+        ([(b"transfer-encoding", b"chunked")], b"1.1", False),
+    ],
+)
+def test_transfer_encoding_before_http11_is_faulty_framing(
+    headers: list[tuple[bytes, bytes]], version: bytes, rejected: bool
+) -> None:
+    """RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding is
+    treated as faulty framing, even with a Content-Length."""
+    if not rejected:
+        check_framing(headers, version)
+        return
+    with pytest.raises(MessageRejected) as info:
+        check_framing(headers, version)
+    assert info.value.status == 400
+    assert "HTTP/" + version.decode() in info.value.message
+
+
 def test_check_head_size() -> None:
     check_head_size([(b"a", b"b")] * 100, 8192)
     with pytest.raises(MessageRejected) as info:

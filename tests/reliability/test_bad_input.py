@@ -244,6 +244,36 @@ def test_obfuscated_framing_never_reaches_the_origin(headers: bytes) -> None:
     run(scenario())
 
 
+# RFC 9112 section 6.1: "A server or client that receives an HTTP/1.0
+# message containing a Transfer-Encoding header field MUST treat the message
+# as if the framing is faulty, even if a Content-Length is present, and close
+# the connection after processing the message."
+
+HTTP10_TE = {
+    "chunked": b"Transfer-Encoding: chunked\r\n",
+    "chunked-and-length": b"Transfer-Encoding: chunked\r\nContent-Length: 10\r\n",
+    "length-and-chunked": b"Content-Length: 10\r\nTransfer-Encoding: chunked\r\n",
+}
+
+
+@pytest.mark.parametrize("headers", HTTP10_TE.values(), ids=HTTP10_TE.keys())
+def test_transfer_encoding_in_an_http10_request_is_400_and_closed(headers: bytes) -> None:
+    async def scenario() -> None:
+        async with Origin() as origin, running_proxy() as proxy:
+            raw = await exchange(
+                proxy.port,
+                f"POST {origin.base}/ HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n".encode()
+                + headers
+                + b"\r\n5\r\nhello\r\n0\r\n\r\n"
+                + f"GET {origin.base}/next HTTP/1.0\r\n\r\n".encode(),
+            )
+            await _refused(proxy, origin, raw, 400, "bad-request")
+            assert b"HTTP/1.0" in raw
+            assert raw.count(b"HTTP/1.1 ") == 1
+
+    run(scenario())
+
+
 # Many headers, sent fast and slow.
 
 

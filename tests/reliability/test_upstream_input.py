@@ -78,6 +78,39 @@ def test_bad_response_framing_is_502_and_the_client_connection_survives(framing:
     run(scenario())
 
 
+@pytest.mark.parametrize("length", [b"", b"Content-Length: 10\r\n"], ids=["te", "te-and-length"])
+def test_http10_response_with_transfer_encoding_is_502_and_closed(length: bytes) -> None:
+    """RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has
+    faulty framing, even with a Content-Length, and the connection closes
+    after it; a proxy answers 502 for such a response (section 6.3)."""
+
+    async def scenario() -> None:
+        bad = (
+            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n"
+            + length
+            + b"\r\n5\r\nhello\r\n0\r\n\r\n"
+        )
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(_answering(bad)) as origin:
+                client = await proxy.client()
+                answer = await client.request("GET", f"{origin.base}/bad")
+                assert answer.status == 502, answer
+                assert b"HTTP/1.0" in answer.body
+                assert b"hello" not in answer.body
+                again = await client.request("GET", f"{origin.base}/good")
+                assert (again.status, again.body) == (200, b"good")
+                # The connection that carried it was closed, not reused.
+                assert origin.connections == 2
+                client.close()
+            await proxy.wait_flows(2)
+            bad_flow, good_flow = proxy.store
+            assert bad_flow.state is FlowState.FAILED
+            assert bad_flow.error is not None and bad_flow.error.kind == "bad-response"
+            assert good_flow.state is FlowState.COMPLETE
+
+    run(scenario())
+
+
 @pytest.mark.parametrize(
     "size",
     [
