@@ -9,15 +9,20 @@ import ipaddress
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import NoReturn
 
 from inspector import __version__
-from inspector.core.config import config_dir
+from inspector.core.certs import CertStore
+from inspector.core.config import config_dir, load_settings
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.http_rules import MessageRejected, split_authority
 from inspector.core.settings import ProxySettings
+from inspector.link.spawn import ENGINE_COMMAND
+from inspector.options import ENGINES, Options
 from inspector.proxy.auth import parse_credentials
+from inspector.proxy.loops import LOOPS, loop_factory
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 AUTH_ENV = "INSPECTOR_AUTH"
@@ -120,12 +125,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="distinct flows the relay queues before degrading to a resync (default 50000)",
     )
+    parser.add_argument(
+        "--loop",
+        choices=LOOPS,
+        default="auto",
+        help="the engine's event loop: uvloop where installed (auto, the default), "
+        "uvloop, or Python's own (asyncio)",
+    )
     gui = parser.add_argument_group("desktop app")
+    gui.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="run the engine in a process of its own (default), on a thread of the "
+        "window's process, or on the window's qasync loop (the last two for comparison)",
+    )
     gui.add_argument(
         "--engine-loop",
         choices=("thread", "qasync"),
-        default="thread",
-        help="run the engine on its own thread (default) or on the GUI's qasync loop",
+        default=None,
+        help="the same as --engine thread|qasync",
     )
     gui.add_argument("--flush-ms", type=int, metavar="MS", help="GUI refresh interval (default 33)")
     gui.add_argument("--theme", choices=("system", "light", "dark"), default="system")
@@ -213,6 +232,39 @@ def settings_from(args: argparse.Namespace) -> ProxySettings:
     return settings
 
 
+def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
+    """The desktop app's options: persisted settings, overridden by the
+    command line. ValueError when an option is bad."""
+    selftest_mode = bool(args.selftest)
+    confdir = config_dir(args.confdir)
+    if selftest_mode:
+        confdir = Path(tempfile.mkdtemp(prefix="inspector-selftest-"))
+    settings, problems = load_settings(confdir)
+    if listen_given:
+        settings.proxy.listen_host, settings.proxy.listen_port = parse_listen(args.listen)
+    if selftest_mode:
+        settings.proxy.listen_host, settings.proxy.listen_port = "127.0.0.1", 0
+        # The selftest's HTTPS origin uses a throwaway CA made here.
+        with CertStore.load_or_create(confdir / "selftest-upstream") as upstream:
+            settings.proxy.upstream_ca_file = str(upstream.ca_cert_path)
+    settings.proxy.allow_remote = args.allow_remote or settings.proxy.allow_remote
+    apply_shared_options(settings.proxy, args)
+    if args.flush_ms is not None:
+        settings.relay.flush_interval_ms = args.flush_ms
+    return Options(
+        settings=settings,
+        confdir=confdir,
+        relay=args.relay,
+        engine=args.engine or args.engine_loop or "process",
+        loop=args.loop,
+        theme=args.theme,
+        selftest=selftest_mode,
+        screenshot=args.screenshot,
+        persist=not selftest_mode,
+        problems=problems,
+    )
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -229,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if argv[:1] == ["ca"]:
         return ca_main(argv[1:])
+    if argv[:1] == [ENGINE_COMMAND]:
+        from inspector import engine
+
+        return engine.main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.stats is not None and args.stats <= 0:
         return _fail("--stats takes a positive number of seconds")
@@ -236,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("--relay-capacity takes a positive number")
     if args.screenshot and not args.selftest:
         return _fail("--screenshot goes with --selftest")
+    if args.engine and args.engine_loop and args.engine != args.engine_loop:
+        return _fail("--engine and --engine-loop disagree")
+    try:
+        factory = loop_factory(args.loop)
+    except ValueError as exc:
+        return _fail(str(exc))
     try:
         settings = settings_from(args)
     except ValueError as exc:
@@ -246,26 +308,27 @@ def main(argv: list[str] | None = None) -> int:
         from inspector import headless
 
         try:
-            return asyncio.run(
-                headless.run(
-                    settings,
-                    quiet=args.quiet,
-                    stats_interval=args.stats,
-                    relay_kind=args.relay,
-                    confdir=config_dir(args.confdir),
-                    relay_capacity=args.relay_capacity,
+            with asyncio.Runner(loop_factory=factory) as runner:
+                return runner.run(
+                    headless.run(
+                        settings,
+                        quiet=args.quiet,
+                        stats_interval=args.stats,
+                        relay_kind=args.relay,
+                        confdir=config_dir(args.confdir),
+                        relay_capacity=args.relay_capacity,
+                    )
                 )
-            )
         except KeyboardInterrupt:
             return 0
+    try:
+        options = options_from(args, listen_given=args.listen is not None)
+    except ValueError as exc:
+        return _fail(str(exc))
     try:
         from inspector import app
     except ImportError as exc:
         return _fail(f"the desktop app cannot start ({exc}); try --headless")
-    try:
-        options = app.options_from(args, listen_given=args.listen is not None)
-    except ValueError as exc:
-        return _fail(str(exc))
     if not _check_remote(options.settings.proxy.listen_host, options.settings.proxy.allow_remote):
         return 2
     return app.run(options)

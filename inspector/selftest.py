@@ -1,6 +1,8 @@
-"""What ``inspector --selftest`` sends through the running app: a tiny
-origin server on 127.0.0.1 and a client that talks to it through the proxy.
-Qt-free; the app drives it and checks the table."""
+"""``inspector --selftest``: a tiny origin server on 127.0.0.1, requests
+sent to it through the running app's proxy (HTTP, then HTTPS through
+interception trusting only Inspector's CA), and a check that the window's
+table shows each of them with its status. ``run`` prints ``selftest ok``
+or says what failed; the app quits with the code it returns."""
 
 from __future__ import annotations
 
@@ -8,8 +10,17 @@ import asyncio
 import http.client
 import json
 import ssl
+import sys
+import time
 import urllib.error
 import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from inspector.core.certs import CertStore
+
+if TYPE_CHECKING:
+    from inspector.gui.main_window import MainWindow
 
 ROUTES: dict[str, tuple[int, str, bytes]] = {
     "/hello": (200, "text/plain", b"hello from the selftest origin\n"),
@@ -88,3 +99,88 @@ def expected(origin_port: int) -> dict[str, int]:
     return {
         f"http://127.0.0.1:{origin_port}{path}": status for path, (status, _, _) in ROUTES.items()
     }
+
+
+TABLE_WAIT = 10.0
+
+
+async def run(
+    window: MainWindow,
+    proxy: str,
+    ca_path: Path | None,
+    upstream_dir: Path,
+    screenshot: str | None,
+) -> int:
+    """0 when every check passed, 1 otherwise (said on stderr)."""
+    try:
+        await _check(window, proxy, ca_path, upstream_dir)
+        if screenshot:
+            window.table.selectRow(1)
+            await asyncio.sleep(0.5)
+            if not window.grab().save(screenshot):
+                raise RuntimeError(f"cannot save the screenshot to {screenshot}")
+    except Exception as exc:
+        print(f"inspector: selftest failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print("selftest ok", flush=True)
+    return 0
+
+
+async def _check(window: MainWindow, proxy: str, ca_path: Path | None, upstream_dir: Path) -> None:
+    loop = asyncio.get_running_loop()
+    server, port = await start_origin()
+    try:
+        wanted = expected(port)
+        for url, status in wanted.items():
+            got = await loop.run_in_executor(None, fetch, proxy, url)
+            if got != status:
+                raise RuntimeError(f"{url} answered {got}, expected {status}")
+    finally:
+        server.close()
+    await _check_https(window, proxy, ca_path, upstream_dir)
+    await _until_shown(window, {url: str(status) for url, status in wanted.items()})
+
+
+async def _check_https(
+    window: MainWindow, proxy: str, ca_path: Path | None, upstream_dir: Path
+) -> None:
+    """One HTTPS request through interception, against an origin whose
+    certificate comes from a throwaway CA the engine was told to trust:
+    proves OpenSSL, the CA, leaf issuance and upstream verification."""
+    if ca_path is None:
+        raise RuntimeError("HTTPS interception is not available")
+    with CertStore.load_or_create(upstream_dir) as upstream:
+        server, port = await start_origin(upstream.server_context("localhost"))
+        try:
+            status = await asyncio.get_running_loop().run_in_executor(
+                None, fetch_https, proxy, "localhost", port, "/hello", str(ca_path)
+            )
+        finally:
+            server.close()
+    if status != 200:
+        raise RuntimeError(f"the HTTPS request through the proxy answered {status}")
+    await _until_shown(window, {f"https://localhost:{port}/hello": "200"})
+
+
+async def _until_shown(window: MainWindow, wanted: dict[str, str]) -> None:
+    deadline = time.monotonic() + TABLE_WAIT
+    while True:
+        shown = table_statuses(window)
+        if all(shown.get(url) == status for url, status in wanted.items()):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the table shows {shown}, expected {wanted}")
+        await asyncio.sleep(0.05)
+
+
+def table_statuses(window: MainWindow) -> dict[str, str]:
+    """URL -> status cell, for every row of the table."""
+    from inspector.gui.flow_cells import Column
+
+    model = window.model
+    result = {}
+    for row in range(model.rowCount()):
+        flow = model.flow_at(row)
+        if flow is not None:
+            result[flow.url] = model.data(model.index(row, Column.STATUS))
+    return result

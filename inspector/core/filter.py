@@ -10,7 +10,8 @@ Whitespace-separated terms, all of which must match:
 - a leading ``-`` negates a term (``-host:cdn``).
 
 Parsing compiles the terms into one predicate so filtering a million flows
-costs one Python call per flow and term.
+costs one Python call per flow and term. Predicates read a flow's summary
+row (``core.summary.FlowRow``): what the window holds of every flow.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from inspector.core.flow import Flow, FlowState
+from inspector.core.flow import FlowState
+from inspector.core.summary import FlowRow
 
-Predicate = Callable[[Flow], bool]
+Predicate = Callable[[FlowRow], bool]
 
 
 class FilterError(ValueError):
@@ -33,7 +35,7 @@ class FlowFilter:
     predicate: Predicate | None
     """None when the filter is empty (everything matches)."""
 
-    def __call__(self, flow: Flow) -> bool:
+    def __call__(self, flow: FlowRow) -> bool:
         return self.predicate is None or self.predicate(flow)
 
     @property
@@ -49,7 +51,7 @@ def parse_filter(text: str) -> FlowFilter:
     if len(terms) == 1:
         return FlowFilter(text, terms[0])
 
-    def all_match(flow: Flow) -> bool:
+    def all_match(flow: FlowRow) -> bool:
         return all(term(flow) for term in terms)
 
     return FlowFilter(text, all_match)
@@ -67,13 +69,13 @@ def _term(word: str) -> Predicate:
     else:
         needle = word.lower()
 
-        def predicate(flow: Flow) -> bool:
-            return needle in flow.request.url.lower()
+        def predicate(flow: FlowRow) -> bool:
+            return needle in flow.url.lower()
 
     if negate:
         inner = predicate
 
-        def predicate(flow: Flow) -> bool:
+        def predicate(flow: FlowRow) -> bool:
             return not inner(flow)
 
     return predicate
@@ -81,12 +83,12 @@ def _term(word: str) -> Predicate:
 
 def _method(value: str) -> Predicate:
     wanted = value.upper()
-    return lambda flow: flow.request.method == wanted
+    return lambda flow: flow.method == wanted
 
 
 def _host(value: str) -> Predicate:
     needle = value.lower()
-    return lambda flow: needle in flow.request.host
+    return lambda flow: needle in flow.host
 
 
 def _status(value: str) -> Predicate:
@@ -94,13 +96,13 @@ def _status(value: str) -> Predicate:
     if value == "error":
         return lambda flow: flow.state is FlowState.FAILED
     if value == "pending":
-        return lambda flow: flow.response is None and not flow.finished
+        return lambda flow: not flow.has_response and not flow.finished
     if len(value) == 3 and value[0] in "12345" and value[1:] == "xx":
         low = int(value[0]) * 100
-        return lambda flow: flow.response is not None and low <= flow.response.status < low + 100
+        return lambda flow: flow.has_response and low <= flow.status < low + 100
     if value.isdigit() and len(value) == 3:
         code = int(value)
-        return lambda flow: flow.response is not None and flow.response.status == code
+        return lambda flow: flow.has_response and flow.status == code
     raise FilterError(f"status:{value} is not a status (try 404, 4xx, error or pending)")
 
 

@@ -1,8 +1,9 @@
 """The flow model: one request/response exchange as the proxy saw it.
 
-A flow is written only by the engine thread and read by everyone else, so
-writers replace whole values (a new header list, a new body) rather than
-mutating containers a reader may be iterating. Headers stay as the raw
+A flow lives in the engine and changes only through its recorder; the
+window sees its summary row and, on request, its details as a copy.
+Writers replace whole values (a new header list, a new body) rather than
+mutating containers. Headers stay as the raw
 ``(name, value)`` byte pairs from the wire and bodies as raw bytes; anything
 prettier is computed lazily by whoever displays them. Timestamps are plain
 ``time.time()`` floats so the hot path pays nothing for them.

@@ -176,6 +176,17 @@ class Relay:
     def set_wake(self, wake: Callable[[], None] | None) -> None:
         self._wake = wake
 
+    def set_capacity(self, max_pending_flow_ids: int) -> None:
+        """Change how many distinct flow ids queue before a resync; ids
+        already queued stay."""
+        if max_pending_flow_ids < 1:
+            raise ValueError("the capacity must be at least 1")
+        self._acquire()
+        try:
+            self._flow_cap = max_pending_flow_ids
+        finally:
+            self._release()
+
     def emit(self, event: Event) -> None:
         """Queue ``event``. O(1), never blocks on the consumer, never raises."""
         try:

@@ -1,33 +1,28 @@
 """The flow store: the single source of truth for flows.
 
-Ids increase monotonically from 1, so "which flows are new" is an id range.
-Only the engine thread appends; other threads read. A Python list append is
-atomic under the GIL and a reader only ever sees fully built flows, so reads
-need no lock. Deleted flows leave a hole (``None``) so that id -> index stays
-a subtraction; clearing moves the base so ids never restart.
+Ids increase monotonically (from 1, or after ``start_after``), so "which
+flows are new" is an id range. One writer: the store is read and changed
+on the engine's loop only (clear and delete arrive there as commands, in
+order with everything else), so it needs no lock, and a clear can never
+land in the middle of handing out an id. Deleted flows leave a hole
+(``None``) so that id -> index stays a subtraction; clearing moves the base
+so ids never restart.
 
 Captured bodies are the bulk of a flow's memory, so the store caps their
 total: once ``body_memory_limit`` is exceeded, the oldest flows' bodies are
 dropped (the flows themselves, their heads and sizes stay), each drop
 counted in ``bodies_dropped`` and marked on the flow, so the user is told
-rather than surprised. Only the engine thread accounts; a short lock keeps
-the totals right against deletions from the GUI thread.
+rather than surprised.
 
 Flows themselves are capped too (``max_flows``): past it the oldest flows
 are dropped as new ones arrive, counted in ``flows_dropped``, with
 ``dropped_through`` the highest id dropped so far so that a view can
 remove their rows. Without the cap a long session grows by the size of
 every flow's heads forever; with it memory levels off.
-
-The list of flows and the id of the flow before its first slot are held
-together in one tuple, replaced in one assignment when dropped slots are
-compacted away, so a reader on another thread never pairs an old base
-with a new list.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -45,8 +40,9 @@ class FlowStore:
         self,
         body_memory_limit: int = DEFAULT_BODY_MEMORY_LIMIT,
         max_flows: int = DEFAULT_MAX_FLOWS,
+        start_after: int = 0,
     ) -> None:
-        self._seg: tuple[int, list[Flow | None]] = (0, [])
+        self._seg: tuple[int, list[Flow | None]] = (start_after, [])
         """(id of the flow just before the list's first slot, the list)."""
         self._live = 0
         self._oldest = 0
@@ -63,7 +59,6 @@ class FlowStore:
         """Flows whose bodies were dropped to stay under the limit."""
         self._held: OrderedDict[int, int] = OrderedDict()
         """Flow id -> body bytes counted, oldest accounted first."""
-        self._lock = threading.Lock()
 
     def new_flow(self, client_addr: tuple[str, int]) -> Flow:
         """Create, append and return a flow with the next id; past
@@ -116,17 +111,16 @@ class FlowStore:
 
     def clear(self) -> None:
         """Forget every flow. Ids keep increasing afterwards."""
-        with self._lock:
-            base, flows = self._seg
-            self._seg = (base + len(flows), [])
-            self._oldest = 0
-            self._live = 0
-            self._held.clear()
-            self.body_bytes = 0
+        base, flows = self._seg
+        self._seg = (base + len(flows), [])
+        self._oldest = 0
+        self._live = 0
+        self._held.clear()
+        self.body_bytes = 0
 
     def set_max_flows(self, max_flows: int) -> None:
         """Change the cap; lowering it drops the oldest flows at the next
-        new flow (on the engine thread, the only one that drops)."""
+        new flow."""
         self.max_flows = max_flows
 
     def _drop_oldest(self, count: int) -> None:
@@ -140,11 +134,8 @@ class FlowStore:
             index += 1
         self._oldest = index
         if index >= COMPACT_AFTER and index * 2 >= len(flows):
-            with self._lock:
-                if self._seg[1] is flows:  # not cleared meanwhile
-                    # One assignment: readers see the old pair or the new one.
-                    self._seg = (base + index, flows[index:])
-                    self._oldest = 0
+            self._seg = (base + index, flows[index:])
+            self._oldest = 0
 
     def _remove(self, flows: list[Flow | None], index: int) -> Flow:
         """Empty the slot at ``index`` (it holds a flow) and return its flow,
@@ -153,8 +144,7 @@ class FlowStore:
         assert flow is not None
         flows[index] = None
         self._live -= 1
-        with self._lock:
-            self.body_bytes -= self._held.pop(flow.id, 0)
+        self.body_bytes -= self._held.pop(flow.id, 0)
         return flow
 
     def account(self, flow: Flow) -> None:
@@ -163,20 +153,19 @@ class FlowStore:
         size = _body_size(flow)
         if not size or self.get(flow.id) is not flow:
             return  # nothing held, or the flow was dropped or deleted
-        with self._lock:
-            self.body_bytes += size - self._held.pop(flow.id, 0)
-            self._held[flow.id] = size
-            while self.body_bytes > self.body_memory_limit and self._held:
-                flow_id, held = self._held.popitem(last=False)
-                self.body_bytes -= held
-                old = self.get(flow_id)
-                if old is None:
-                    continue
-                old.request.body = b""
-                if old.response is not None:
-                    old.response.body = b""
-                old.bodies_dropped = True
-                self.bodies_dropped += 1
+        self.body_bytes += size - self._held.pop(flow.id, 0)
+        self._held[flow.id] = size
+        while self.body_bytes > self.body_memory_limit and self._held:
+            flow_id, held = self._held.popitem(last=False)
+            self.body_bytes -= held
+            old = self.get(flow_id)
+            if old is None:
+                continue
+            old.request.body = b""
+            if old.response is not None:
+                old.response.body = b""
+            old.bodies_dropped = True
+            self.bodies_dropped += 1
 
 
 def _body_size(flow: Flow) -> int:

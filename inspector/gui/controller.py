@@ -1,95 +1,68 @@
-"""Starting and stopping the engine from the GUI thread.
+"""Starting, stopping and configuring the proxy, from the window.
 
-The engine lives on the EngineHost's loop (its own thread by default, or
-the GUI's qasync loop with ``--engine-loop qasync``); the controller
-schedules ``start``/``stop`` there and awaits them through qasync, so the
-GUI never blocks on the network. Each start builds a fresh ``ProxyServer``
-over the same store and sink, with the current settings.
+Every change is a command to the engine (which owns the listener) over the
+link; the controller keeps what the window shows of it.
 
 Signals:
-    state_changed(bool, str): running or not, and the listening address.
+    state_changed(bool, str): listening or not, and the address.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from PySide6.QtCore import QObject, Signal
 
-from inspector.core.events import EventSink
-from inspector.core.hostmatch import HostPatterns
-from inspector.core.settings import ProxySettings
-from inspector.core.store import FlowStore
-from inspector.proxy.host import EngineHost
-from inspector.proxy.server import ProxyServer
-from inspector.proxy.tunnel import ServerContexts
-
-STOP_TIMEOUT = 3.0
+from inspector.core.settings import Settings
+from inspector.core.wire import settings_to_wire
+from inspector.gui.engine_link import EngineLink
 
 
 class ProxyController(QObject):
     state_changed = Signal(bool, str)
 
-    def __init__(
-        self,
-        host: EngineHost,
-        store: FlowStore,
-        sink: EventSink,
-        settings: ProxySettings,
-        certs: ServerContexts | None = None,
-        parent: QObject | None = None,
-    ) -> None:
+    def __init__(self, link: EngineLink, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.host = host
-        self.store = store
-        self.sink = sink
+        self.link = link
         self.settings = settings
-        self.certs = certs
-        """None when the CA is unusable: HTTPS then passes through."""
-        self.server: ProxyServer | None = None
         self.address = ""
 
     @property
     def running(self) -> bool:
-        return self.server is not None
+        return bool(self.address)
+
+    async def configure(self) -> str:
+        """Send the settings as they are now; the engine restarts its
+        listener only when the address changed. Returns the address
+        (empty when not listening); EngineError when it cannot listen."""
+        try:
+            result = await self.link.request(
+                "configure",
+                proxy=settings_to_wire(self.settings.proxy),
+                relay=settings_to_wire(self.settings.relay),
+            )
+        except Exception:
+            self._set("")
+            raise
+        self._set(str(result.get("address", "")))
+        return self.address
 
     async def start(self) -> str:
-        """Start listening; returns ``host:port``. Raises ListenError."""
-        if self.server is not None:
-            return self.address
-        server = ProxyServer(
-            self.settings,
-            self.store,
-            self.sink,
-            certs=self.certs,
-            ignore=HostPatterns.parse(self.settings.ignore_hosts),
-        )
-        host, port = await asyncio.wrap_future(self.host.submit(server.start()))
-        self.server = server
-        self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self.state_changed.emit(True, self.address)
+        """Start listening; returns ``host:port``. EngineError (with the
+        reason, such as a port in use) when the engine cannot."""
+        result = await self.link.request("start")
+        self._set(str(result["address"]))
         return self.address
 
     async def stop(self) -> None:
-        server, self.server = self.server, None
-        if server is None:
-            return
         try:
-            await asyncio.wait_for(
-                asyncio.wrap_future(self.host.submit(server.stop())), STOP_TIMEOUT
-            )
+            await self.link.request("stop")
         finally:
-            self.state_changed.emit(False, "")
+            self._set("")
 
-    def stop_blocking(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Stop from outside any coroutine (shutdown paths). With the
-        engine on its own thread this waits for it; on a borrowed loop the
-        loop must keep running for the stop to complete."""
-        server, self.server = self.server, None
-        if server is None:
-            return
-        if self.host.threaded:
-            with contextlib.suppress(TimeoutError):
-                self.host.call(server.stop(), timeout)
-        self.state_changed.emit(False, "")
+    def forget(self) -> None:
+        """The engine is gone: nothing listens."""
+        self._set("")
+
+    def _set(self, address: str) -> None:
+        if address != self.address:
+            self.address = address
+            self.state_changed.emit(bool(address), address)

@@ -1,6 +1,6 @@
 """The detail pane for the selected flow: Request, Response, Timing and
-Connection tabs. It reads the flow from the store whenever the selection
-changes or the flow is updated by a batch."""
+Connection tabs. The window fetches the flow's details from the engine when
+the selection changes or a batch updates the flow, and shows them here."""
 
 from __future__ import annotations
 
@@ -102,10 +102,16 @@ class DetailPane(QTabWidget):
         self.flow_id: int | None = None
         self.show_flow(None)
 
-    def show_flow(self, flow: Flow | None) -> None:
+    def show_message(self, text: str) -> None:
+        """No details to show, and why."""
+        self.show_flow(None, text)
+
+    def show_flow(
+        self, flow: Flow | None, empty: str = "Select a flow to see its details."
+    ) -> None:
         self.flow_id = flow.id if flow is not None else None
         if flow is None:
-            self.request.set_message("Select a flow to see its details.", None)
+            self.request.set_message(_escape(empty), None)
             self.response.set_message("", None)
             self.timing.set_flow(None)
             self._set_connection([])

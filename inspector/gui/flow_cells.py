@@ -1,5 +1,6 @@
 """What the flow table shows in each cell: its columns and headers, the
-text, colour and alignment of a cell for each role, and the sort keys.
+text, colour and alignment of a cell for each role (read from a flow's
+summary row), and the field each column sorts by.
 
 Roles are compared as plain ints: comparing against Qt's enum members costs
 an attribute lookup each time, on the hottest path of a repaint.
@@ -9,14 +10,15 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from inspector.core.flow import Flow, FlowState, TunnelInfo
+from inspector.core import summary
+from inspector.core.flow import FlowState
 from inspector.core.format import duration, size
+from inspector.core.summary import FlowRow
 
 FLOW_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
 
@@ -59,91 +61,74 @@ FAILED_BG = QColor(215, 58, 73, 40)
 PENDING_FG = QColor(128, 128, 128)
 
 
-def content_type(flow: Flow) -> str:
-    response = flow.response
-    if response is None:
-        return ""
-    value = response.header(b"content-type")
-    if value is None:
-        return ""
-    return value.decode("latin-1").split(";", 1)[0].strip()
-
-
-def status_text(flow: Flow) -> str:
-    if flow.response is not None and flow.response.status:
-        return str(flow.response.status)
-    if flow.state is FlowState.FAILED:
+def status_text(row: FlowRow) -> str:
+    if row.has_response and row.status:
+        return str(row.status)
+    if row.state is FlowState.FAILED:
         return "failed"
     return "…"
 
 
-def display_text(flow: Flow, column: int) -> str:
+def display_text(row: FlowRow, column: int) -> str:
     if column == Column.ID:
-        return str(flow.id)
+        return str(row.id)
     if column == Column.TIME:
-        stamp = time.localtime(flow.t_start)
-        return time.strftime("%H:%M:%S", stamp) + f".{int(flow.t_start % 1 * 1000):03d}"
+        stamp = time.localtime(row.t_start)
+        return time.strftime("%H:%M:%S", stamp) + f".{int(row.t_start % 1 * 1000):03d}"
     if column == Column.METHOD:
-        return flow.request.method
+        return row.method
     if column == Column.HOST:
-        request = flow.request
-        host = request.host if request.port in (80, 443) else f"{request.host}:{request.port}"
-        return f"https://{host}" if request.scheme == "https" else host
-    tunnel = flow.tunnel
+        host = row.host if row.port in (80, 443) else f"{row.host}:{row.port}"
+        return f"https://{host}" if row.scheme == "https" else host
+    tunnel = row.is_tunnel
     if column == Column.PATH:
-        if tunnel is not None:
-            return tunnel_summary(tunnel)
-        return flow.request.target
+        return tunnel_summary(row.tunnel_mode, row.inner) if tunnel else row.path
     if column == Column.STATUS:
-        return status_text(flow)
+        return status_text(row)
     if column == Column.TYPE:
-        return f"tunnel ({tunnel.mode})" if tunnel is not None else content_type(flow)
+        return f"tunnel ({row.tunnel_mode})" if tunnel else row.content_type
     if column == Column.SIZE:
-        if tunnel is not None:
-            moved = tunnel.bytes_up + tunnel.bytes_down
-            return size(moved) if moved else ""
-        return size(flow.response.body_size) if flow.response is not None else ""
+        if tunnel:
+            return size(row.size) if row.size > 0 else ""
+        return size(row.size) if row.size >= 0 else ""
     if column == Column.DURATION:
-        return duration(flow.duration)
+        return duration(row.duration)
     return ""
 
 
-def tunnel_summary(tunnel: TunnelInfo) -> str:
-    count = tunnel.inner_flows
+def tunnel_summary(mode: str, count: int) -> str:
     requests = f"{count} request{'s' if count != 1 else ''}"
-    if tunnel.mode == "intercept":
+    if mode == "intercept":
         return f"⇄ {requests} (TLS)"
-    if tunnel.mode == "http":
+    if mode == "http":
         return f"⇄ {requests} (HTTP)"
-    if tunnel.mode == "passthrough":
+    if mode == "passthrough":
         return "⇄ passed through"
-    if tunnel.mode == "raw":
+    if mode == "raw":
         return "⇄ raw bytes"
     return "⇄ opening"
 
 
-def sort_key(column: int) -> Callable[[Flow], Any]:
-    """A key for sorting flows by ``column``; missing values sort first.
-    Keys are plain strings and numbers (see ``FlowTableModel._ordered``)."""
-    keys: dict[int, Callable[[Flow], Any]] = {
-        Column.ID: lambda f: f.id,
-        Column.TIME: lambda f: f.t_start,
-        Column.METHOD: lambda f: f.request.method,
-        Column.HOST: lambda f: f.request.host,
-        Column.PATH: lambda f: f.request.target,
-        Column.STATUS: lambda f: f.response.status if f.response is not None else -1,
-        Column.TYPE: content_type,
-        Column.SIZE: lambda f: f.response.body_size if f.response is not None else -1,
-        Column.DURATION: lambda f: f.duration if f.duration is not None else -1.0,
-    }
-    return keys[column]
+SORT_FIELDS = {
+    Column.ID: summary.ID,
+    Column.TIME: summary.T_START,
+    Column.METHOD: summary.METHOD,
+    Column.HOST: summary.HOST,
+    Column.PATH: summary.PATH,
+    Column.STATUS: summary.STATUS,
+    Column.TYPE: summary.CONTENT_TYPE,
+    Column.SIZE: summary.SIZE,
+    Column.DURATION: summary.DURATION,
+}
+"""The summary field each column sorts by (``RowMirror.sort_key``):
+missing values (no response, unfinished) sort first."""
 
 
 NEEDS_FLOW = ROLES - {ALIGN}
 """Roles whose answer depends on the flow, not on the column alone."""
 
 
-def cell(flow: Flow | None, column: int, role: int) -> Any:
+def cell(flow: FlowRow | None, column: int, role: int) -> Any:
     """What a cell of ``column`` shows for ``role``: None for roles the
     table never answers, and for a row whose flow is gone."""
     if role not in ROLES:
@@ -157,7 +142,7 @@ def cell(flow: Flow | None, column: int, role: int) -> Any:
     if role == FOREGROUND:
         if flow.state is FlowState.FAILED:
             return FAILED_FG
-        if column == Column.STATUS and flow.response is not None and flow.response.status >= 400:
+        if column == Column.STATUS and flow.has_response and flow.status >= 400:
             return FAILED_FG
         if not flow.finished:
             return PENDING_FG
@@ -165,9 +150,9 @@ def cell(flow: Flow | None, column: int, role: int) -> Any:
     if role == BACKGROUND:
         return FAILED_BG if flow.state is FlowState.FAILED else None
     if role == TOOLTIP:
-        if flow.error is not None:
-            return flow.error.message
-        return flow.request.url if column in (Column.HOST, Column.PATH) else None
+        if flow.error:
+            return flow.error
+        return flow.url if column in (Column.HOST, Column.PATH) else None
     if role == FLOW_ID_ROLE:
         return flow.id
     return None

@@ -1,9 +1,11 @@
-"""The flow table model: a QAbstractTableModel over the flow store.
+"""The flow table model: a QAbstractTableModel over the row mirror.
 
-The model keeps its own list of visible flow ids in display order, because
+The rows are the window's mirror of the engine's flows (``core.mirror``),
+kept current from batches; the model never asks the engine anything.
+It keeps its own list of visible flow ids in display order, because
 QSortFilterProxyModel over a Python model takes seconds to filter and
 minutes to sort a million rows. Batches from the relay are applied in one
-go: new flows with a single ``beginInsertRows``, changed flows with a single
+go: new rows with a single ``beginInsertRows``, changed rows with a single
 ``dataChanged`` span. Sorting and filtering a large store run as sliced jobs
 (see ``jobs.py``) with progress, so the window stays responsive.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -33,18 +35,18 @@ from PySide6.QtCore import (
 )
 
 from inspector.core.filter import FlowFilter, parse_filter
-from inspector.core.flow import Flow
-from inspector.core.relay import Batch
-from inspector.core.store import FlowStore
+from inspector.core.mirror import RowMirror
+from inspector.core.rowbatch import RowBatch
+from inspector.core.summary import ID, FlowRow
 from inspector.gui.flow_cells import (
     HEADERS,
     LEFT,
     NEEDS_FLOW,
     NUMERIC,
     RIGHT,
+    SORT_FIELDS,
     Column,
     cell,
-    sort_key,
 )
 from inspector.gui.jobs import SlicedJob
 
@@ -62,14 +64,14 @@ class FlowTableModel(QAbstractTableModel):
     busy = Signal(str)
     progress = Signal(int)
 
-    def __init__(self, store: FlowStore, parent: QObject | None = None) -> None:
+    def __init__(self, mirror: RowMirror, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._store = store
+        self._mirror = mirror
         self._ids: list[int] = []
-        self._seen = store.last_id
+        self._seen = 0
         """Highest flow id the model has considered."""
-        self._dropped_seen = store.dropped_through
-        """Rows up to this id were removed for flows the store dropped."""
+        self._dropped_seen = 0
+        """Rows up to this id were removed for flows the engine dropped."""
         self._filter = parse_filter("")
         self._sort_column = Column.ID
         self._sort_order = Qt.SortOrder.AscendingOrder
@@ -86,7 +88,7 @@ class FlowTableModel(QAbstractTableModel):
         self._resort.setSingleShot(True)
         self._resort.setInterval(RESORT_DELAY_MS)
         self._resort.timeout.connect(lambda: self.sort(self._sort_column, self._sort_order))
-        self._catch_up(range(1, store.last_id + 1))
+        self._catch_up(list(mirror.ids()))
 
     # Qt model interface
 
@@ -133,11 +135,11 @@ class FlowTableModel(QAbstractTableModel):
             else:
                 slot.setData(value)
 
-    def _flow_of(self, index: Index) -> Flow | None:
+    def _flow_of(self, index: Index) -> FlowRow | None:
         row = index.row()
         if not 0 <= row < len(self._ids) or not index.isValid():
             return None
-        return self._store.get(self._ids[row])
+        return self._mirror.get(self._ids[row])
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._resort.stop()
@@ -147,10 +149,13 @@ class FlowTableModel(QAbstractTableModel):
 
     # Reading
 
-    def flow_at(self, row: int) -> Flow | None:
+    def flow_at(self, row: int) -> FlowRow | None:
         if 0 <= row < len(self._ids):
-            return self._store.get(self._ids[row])
+            return self._mirror.get(self._ids[row])
         return None
+
+    def id_at(self, row: int) -> int | None:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
 
     def row_of(self, flow_id: int) -> int | None:
         if self._sort_column == Column.ID:
@@ -174,38 +179,71 @@ class FlowTableModel(QAbstractTableModel):
     def job_running(self) -> bool:
         return self._job is not None and not self._job.done
 
-    # Applying relay batches
+    # Applying batches
 
-    def apply_batch(self, batch: Batch) -> None:
-        """Apply one relay batch: read what changed from the store."""
-        self.forget_dropped()
-        if batch.resync:
-            self._catch_up(range(self._seen + 1, self._store.last_id + 1))
+    def apply_batch(self, batch: RowBatch, show: bool = True) -> list[int]:
+        """Bring the mirror up to date with ``batch`` (deleted and dropped
+        flows out, rows in) and, when ``show``, the table with it (a paused
+        display does not). Returns the ids of the rows the batch carried."""
+        mirror = self._mirror
+        if batch.deleted:
+            for flow_id in batch.deleted:
+                mirror.remove(flow_id)
+            self.remove_ids(batch.deleted)
+        if batch.dropped_through >= mirror.first_id:
+            # Even paused, rows of flows the engine dropped at its cap go:
+            # they could only show stale.
+            mirror.forget_through(batch.dropped_through)
+            self.forget_dropped(batch.dropped_through)
+        fresh = mirror.apply(batch.rows, batch.through)
+        carried = [row[ID] for row in batch.rows]
+        if show:
+            new = set(fresh)
+            changed = [i for i in carried if i not in new] if new else carried
+            self.apply_rows(fresh, changed, batch.resync)
+        return carried
+
+    def apply_rows(
+        self, fresh: Sequence[int], changed: Iterable[int], resync: bool = False
+    ) -> None:
+        """Show what a batch brought to the mirror: ``fresh`` ids got their
+        first row (ascending), ``changed`` ones a new one. After a resync
+        every row is repainted."""
+        self._catch_up(fresh)
+        if resync:
             self._refresh_all()
-            return
-        if batch.new_ids:
-            start = max(batch.new_ids.start, self._seen + 1)
-            self._catch_up(range(start, batch.new_ids.stop))
-        if batch.changed_ids:
-            self._refresh(batch.changed_ids)
+        else:
+            self._refresh(changed)
 
-    def _catch_up(self, ids: range) -> None:
+    def resume(self) -> None:
+        """Show what arrived while the display was paused."""
+        self._catch_up(list(self._mirror.ids(self._seen + 1)))
+        self._refresh_all()
+
+    def _catch_up(self, ids: Sequence[int]) -> None:
         if not ids:
             return
-        self._seen = max(self._seen, ids[-1])
-        store, accept = self._store, self._filter
+        mirror, accept = self._mirror, self._filter
         undecided = accept.uses_response
         fresh: list[int] = []
+        late: list[int] = []
+        seen = self._seen
         for flow_id in ids:
-            flow = store.get(flow_id)
-            if flow is None:
+            row = mirror.get(flow_id)
+            if row is None:
                 continue
-            if accept(flow):
-                fresh.append(flow_id)
-            elif undecided and not flow.finished:
+            if accept(row):
+                (fresh if flow_id > seen else late).append(flow_id)
+            elif undecided and not row.finished:
                 self._undecided.add(flow_id)
+        self._seen = max(seen, ids[-1])
         if fresh:
             self._insert(fresh)
+        for flow_id in late:
+            # A row for an id below the newest shown (the engine sent it
+            # again after the window had let it go): placed where it goes.
+            if self.row_of(flow_id) is None:
+                self._place(flow_id)
 
     def _insert(self, fresh: list[int]) -> None:
         """Insert ids newer than every id shown, in one beginInsertRows."""
@@ -245,7 +283,7 @@ class FlowTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), last))
 
     def _reconsider(self, flow_id: int) -> None:
-        flow = self._store.get(flow_id)
+        flow = self._mirror.get(flow_id)
         if flow is None:
             self._undecided.discard(flow_id)
             return
@@ -254,6 +292,10 @@ class FlowTableModel(QAbstractTableModel):
         if not self._filter(flow):
             return
         self._undecided.discard(flow_id)
+        self._place(flow_id)
+
+    def _place(self, flow_id: int) -> None:
+        """Insert one row where the current order puts it (by id), or last."""
         if self._sort_column == Column.ID:
             descending = self._sort_order == Qt.SortOrder.DescendingOrder
             key = (lambda v: -v) if descending else None
@@ -271,7 +313,7 @@ class FlowTableModel(QAbstractTableModel):
         """Remove rows the filter no longer accepts; return the rest."""
         keep: list[int] = []
         for row in sorted(rows, reverse=True):
-            flow = self._store.get(self._ids[row])
+            flow = self._mirror.get(self._ids[row])
             if flow is not None and self._filter(flow):
                 keep.append(row)
                 continue
@@ -284,10 +326,9 @@ class FlowTableModel(QAbstractTableModel):
             keep = [r - 1 for r in keep]
         return keep
 
-    def forget_dropped(self) -> None:
-        """Remove the rows of flows the store dropped at its cap (always
-        the oldest ids)."""
-        through = self._store.dropped_through
+    def forget_dropped(self, through: int) -> None:
+        """Remove the rows of flows with ids up to ``through``, which the
+        engine dropped at its cap (always the oldest ids)."""
         if through <= self._dropped_seen:
             return
         self._dropped_seen = through
@@ -339,29 +380,38 @@ class FlowTableModel(QAbstractTableModel):
 
     # Editing
 
-    def delete_rows(self, rows: Iterable[int]) -> None:
-        """Delete flows from the store and the table."""
+    def delete_rows(self, rows: Iterable[int]) -> list[int]:
+        """Remove rows from the table and their flows from the mirror;
+        return the flow ids (the engine is to delete them too)."""
+        deleted: list[int] = []
         for row in sorted(set(rows), reverse=True):
             if 0 <= row < len(self._ids):
                 self.beginRemoveRows(QModelIndex(), row, row)
                 flow_id = self._ids.pop(row)
-                self._store.delete(flow_id)
+                self._mirror.remove(flow_id)
+                deleted.append(flow_id)
                 if self.job_running:
                     self._job_removed.add(flow_id)
                 self.endRemoveRows()
         self._index = None
+        return deleted
+
+    def remove_ids(self, flow_ids: Iterable[int]) -> None:
+        """Remove the rows of these flows, if shown (deleted elsewhere)."""
+        rows = [row for row in map(self.row_of, flow_ids) if row is not None]
+        if rows:
+            self.delete_rows(rows)
 
     def clear(self) -> None:
+        """Empty the table (the mirror was cleared)."""
         if self._job is not None and not self._job.done:
             self._job.cancel()
             self.busy.emit("")
         self.beginResetModel()
-        self._store.clear()
         self._ids = []
         self._index = None
         self._undecided.clear()
-        self._seen = self._store.last_id
-        self._dropped_seen = self._store.dropped_through
+        self._seen = self._mirror.last_id
         self.endResetModel()
 
     # Filter and sort jobs
@@ -388,15 +438,14 @@ class FlowTableModel(QAbstractTableModel):
         job.start()
 
     def _filter_steps(self, flow_filter: FlowFilter) -> Generator[int, None, None]:
-        store = self._store
+        mirror = self._mirror
         upto = self._seen
-        first = next(iter(store), None)
-        start = first.id if first is not None else upto + 1
+        start = mirror.first_id
         total = max(upto - start + 1, 1)
         kept: list[int] = []
         undecided: set[int] = set()
         for chunk_start in range(start, upto + 1, FILTER_CHUNK):
-            for flow in store.range(chunk_start, min(chunk_start + FILTER_CHUNK - 1, upto)):
+            for flow in mirror.rows(chunk_start, min(chunk_start + FILTER_CHUNK - 1, upto)):
                 if flow_filter(flow):
                     kept.append(flow.id)
                 elif flow_filter.uses_response and not flow.finished:
@@ -414,8 +463,8 @@ class FlowTableModel(QAbstractTableModel):
         self._index = None
         self._undecided = undecided
         self.endResetModel()
-        # Flows that arrived while the job ran.
-        self._catch_up(range(upto + 1, self._store.last_id + 1))
+        # Rows that arrived while the job ran.
+        self._catch_up(list(self._mirror.ids(upto + 1)))
 
     def _sort_steps(self, ids: list[int]) -> Generator[int, None, None]:
         ordered = yield from self._ordered(ids)
@@ -465,13 +514,12 @@ class FlowTableModel(QAbstractTableModel):
             ids.sort(reverse=descending)
             yield 100
             return ids
-        key, store = sort_key(column), self._store
+        key, mirror = self._mirror.sort_key(SORT_FIELDS[column]), self._mirror
         total = max(len(ids), 1)
         runs: list[tuple[list[Any], list[int]]] = []
         for start in range(0, len(ids), SORT_CHUNK):
-            flows = [f for f in map(store.get, ids[start : start + SORT_CHUNK]) if f is not None]
-            chunk = [f.id for f in flows]
-            keys = [key(f) for f in flows]
+            chunk = [i for i in ids[start : start + SORT_CHUNK] if i in mirror]
+            keys = [key(i) for i in chunk]
             order = sorted(range(len(chunk)), key=keys.__getitem__)
             runs.append(([keys[j] for j in order], [chunk[j] for j in order]))
             yield start * 50 // total

@@ -1,19 +1,21 @@
 """The flow table view: fixed row height, follows the newest row unless the
 user scrolled away, and a context menu to copy or delete flows.
 
+Copying and deleting need the engine (a flow's headers and body live
+there), so the view only says what was asked, for the window to carry out.
+
 Signals:
     flow_selected(object): the selected flow id (int) or None.
+    copy_requested(str, list): copy ``url``, ``curl`` or ``body`` of these flow ids.
+    delete_requested(list): delete the flows in these rows.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPaintEvent, QResizeEvent
+from PySide6.QtGui import QAction, QKeySequence, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
-from inspector.core.bodyview import charset
-from inspector.core.curl import as_curl
-from inspector.core.decode import DecodeError, decode_body
 from inspector.gui.flow_cells import Column
 from inspector.gui.flow_model import FlowTableModel
 
@@ -33,6 +35,8 @@ WIDTHS = {
 
 class FlowTable(QTableView):
     flow_selected = Signal(object)
+    copy_requested = Signal(str, list)
+    delete_requested = Signal(list)
 
     def __init__(self, model: FlowTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,10 +69,14 @@ class FlowTable(QTableView):
         self.selectionModel().selectionChanged.connect(self._selection_changed)
 
         self.copy_url_action = self._action(
-            "Copy URL", QKeySequence.StandardKey.Copy, self.copy_url
+            "Copy URL", QKeySequence.StandardKey.Copy, lambda: self._copy("url")
         )
-        self.copy_curl_action = self._action("Copy as curl", "Ctrl+Shift+C", self.copy_curl)
-        self.copy_body_action = self._action("Copy response body", "Ctrl+Alt+C", self.copy_body)
+        self.copy_curl_action = self._action(
+            "Copy as curl", "Ctrl+Shift+C", lambda: self._copy("curl")
+        )
+        self.copy_body_action = self._action(
+            "Copy response body", "Ctrl+Alt+C", lambda: self._copy("body")
+        )
         self.delete_action = self._action(
             "Delete", QKeySequence.StandardKey.Delete, self.delete_selected
         )
@@ -121,10 +129,11 @@ class FlowTable(QTableView):
 
     def current_flow_id(self) -> int | None:
         rows = self.selected_rows()
-        if not rows:
-            return None
-        flow = self.flow_model.flow_at(rows[0])
-        return flow.id if flow is not None else None
+        return self.flow_model.id_at(rows[0]) if rows else None
+
+    def selected_ids(self) -> list[int]:
+        ids = (self.flow_model.id_at(row) for row in self.selected_rows())
+        return [flow_id for flow_id in ids if flow_id is not None]
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         self.flow_selected.emit(self.current_flow_id())
@@ -141,36 +150,12 @@ class FlowTable(QTableView):
         menu.addAction(self.delete_action)
         menu.popup(self.viewport().mapToGlobal(pos))
 
-    def _selected_flows(self) -> list:  # type: ignore[type-arg]
-        flows = [self.flow_model.flow_at(row) for row in self.selected_rows()]
-        return [flow for flow in flows if flow is not None]
-
-    def copy_url(self) -> None:
-        flows = self._selected_flows()
-        if flows:
-            QGuiApplication.clipboard().setText("\n".join(f.request.url for f in flows))
-
-    def copy_curl(self) -> None:
-        flows = self._selected_flows()
-        if flows:
-            QGuiApplication.clipboard().setText("\n".join(as_curl(f) for f in flows))
-
-    def copy_body(self) -> None:
-        flows = self._selected_flows()
-        if not flows or flows[0].response is None:
-            return
-        response = flows[0].response
-        try:
-            data = decode_body(response.body, response.header(b"content-encoding")).data
-        except DecodeError:
-            data = response.body
-        try:
-            text = data.decode(charset(response), "replace")
-        except LookupError:
-            text = data.decode("utf-8", "replace")
-        QGuiApplication.clipboard().setText(text)
+    def _copy(self, what: str) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.copy_requested.emit(what, ids)
 
     def delete_selected(self) -> None:
         rows = self.selected_rows()
         if rows:
-            self.flow_model.delete_rows(rows)
+            self.delete_requested.emit(rows)

@@ -1,18 +1,27 @@
 """The main window: flow table with filter box, detail pane, pressure
 panel and event log docks, toolbar, menus and status bar.
 
-The window only reads the store and applies relay batches; starting and
-stopping the proxy goes through the ProxyController, settings changes
-through the callback the composition root passes in.
+The window holds rows (the mirror) and applies batches; everything else it
+asks of the engine through the link: a flow's details when one is
+selected, clearing and deleting, copies that need headers or bodies. What
+the composition root does (settings, the proxy's start and stop, the CA
+dialog, restarting a lost engine, quitting) the window asks for by signal.
+
+Signals:
+    settings_requested(): open the settings.
+    toggle_requested(): start or stop the proxy.
+    ca_requested(): show the CA dialog.
+    restart_requested(): start a new engine after one was lost.
+    quit_requested(): quit the app.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import time
-from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -29,27 +38,42 @@ from PySide6.QtWidgets import (
 from inspector.core.filter import FilterError, parse_filter
 from inspector.core.format import size
 from inspector.core.memory import rss_bytes
-from inspector.core.relay import Batch
-from inspector.core.relay_metrics import RelayStats
-from inspector.core.store import FlowStore
+from inspector.core.mirror import RowMirror
+from inspector.core.relay_metrics import ClassCounts, RelayStats
+from inspector.core.rowbatch import RowBatch, StoreCounters
 from inspector.gui import icons
+from inspector.gui.clipboard import copy_flows
 from inspector.gui.controller import ProxyController
 from inspector.gui.detail_pane import DetailPane
+from inspector.gui.details import fetch_flow
+from inspector.gui.engine_link import EngineLink
+from inspector.gui.engine_notice import EngineNotice
 from inspector.gui.event_log import EventLog
 from inspector.gui.flow_model import FlowTableModel
 from inspector.gui.flow_table import FlowTable
 from inspector.gui.pressure_panel import PressurePanel
+from inspector.gui.tasks import GuiTasks
+from inspector.link.channel import ChannelClosed
+from inspector.link.client import EngineError
 
 STATS_INTERVAL_MS = 250
 FILTER_DELAY_MS = 150
+NO_STATS = RelayStats(ClassCounts(), ClassCounts(), ClassCounts())
 
 
 class MainWindow(QMainWindow):
+    settings_requested = Signal()
+    toggle_requested = Signal()
+    ca_requested = Signal()
+    restart_requested = Signal()
+    quit_requested = Signal()
+
     def __init__(
         self,
-        store: FlowStore,
+        mirror: RowMirror,
+        link: EngineLink,
         controller: ProxyController,
-        stats: Callable[[], RelayStats],
+        tasks: GuiTasks,
         executor: concurrent.futures.Executor,
         icon: QIcon | None = None,
     ) -> None:
@@ -58,24 +82,23 @@ class MainWindow(QMainWindow):
         if icon is not None:
             self.setWindowIcon(icon)
         self.resize(1280, 800)
-        self.store = store
+        self.mirror = mirror
+        self.link = link
         self.controller = controller
-        self._stats = stats
+        self.tasks = tasks
         self.paused = False
         self._missed = False
-        self.on_settings: Callable[[], None] = lambda: None
-        self.on_toggle_proxy: Callable[[], None] = lambda: None
-        self.on_quit: Callable[[], None] = lambda: None
-        self.on_ca: Callable[[], None] = lambda: None
-        self.on_paint: Callable[[float], None] | None = None
-        """Told how long each repaint of the window took (the relay bridge
-        paces itself with it)."""
-        self.refresh_interval: Callable[[], tuple[int, int] | None] = lambda: None
-        """(current, base) ms between table refreshes, for the pressure panel."""
+        self.stats = NO_STATS
+        self.counters = StoreCounters()
+        self._cleared_through = 0
+        self._detail_wanted: int | None = None
+        """The selected flow, whose details are shown or on their way."""
+        self._detail_busy = False
+        self._detail_again = False
         self._paint_started = 0.0
         self.installEventFilter(self)
 
-        self.model = FlowTableModel(store, self)
+        self.model = FlowTableModel(mirror, self)
         self.table = FlowTable(self.model)
         self.filter_box = QLineEdit()
         self.filter_box.setPlaceholderText(
@@ -89,11 +112,16 @@ class MainWindow(QMainWindow):
         self.filter_box.textChanged.connect(lambda _t: self._filter_timer.start())
         self.detail = DetailPane(executor)
         self.table.flow_selected.connect(self._show_flow)
+        self.table.copy_requested.connect(self._copy)
+        self.table.delete_requested.connect(self._delete_rows)
+        self.notice = EngineNotice()
+        self.notice.restart_requested.connect(self.restart_requested)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.setSpacing(4)
+        top_layout.addWidget(self.notice)
         top_layout.addWidget(self.filter_box)
         top_layout.addWidget(self.table, 1)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -116,6 +144,7 @@ class MainWindow(QMainWindow):
         self.model.busy.connect(self._busy)
         self.model.progress.connect(self.progress.setValue)
         controller.state_changed.connect(self._proxy_state)
+        link.batch_received.connect(self.apply_batch)
 
         self._stats_timer = QTimer(self)
         self._stats_timer.setInterval(STATS_INTERVAL_MS)
@@ -135,7 +164,7 @@ class MainWindow(QMainWindow):
         self,
         text: str,
         shortcut: str | QKeySequence.StandardKey,
-        slot: Callable[[], object],
+        slot: object,
         tip: str,
     ) -> QAction:
         action = QAction(text, self)
@@ -150,7 +179,7 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.toggle_action = self._action(
-            "Stop", "Ctrl+R", lambda: self.on_toggle_proxy(), "Start or stop the proxy"
+            "Stop", "Ctrl+R", self.toggle_requested.emit, "Start or stop the proxy"
         )
         self.clear_action = self._action("Clear", "Ctrl+K", self.clear, "Remove every flow")
         self.pause_action = self._action(
@@ -160,7 +189,7 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action(
             "Settings",
             QKeySequence.StandardKey.Preferences,
-            lambda: self.on_settings(),
+            self.settings_requested.emit,
             "Open the settings",
         )
         if self.settings_action.shortcut().isEmpty():
@@ -168,14 +197,14 @@ class MainWindow(QMainWindow):
         self.ca_action = self._action(
             "CA Certificate",
             "Ctrl+Shift+A",
-            lambda: self.on_ca(),
+            self.ca_requested.emit,
             "Inspector's certificate authority: fingerprint, export, install steps",
         )
         self.find_action = self._action(
             "Filter", QKeySequence.StandardKey.Find, self.focus_filter, "Filter the flows"
         )
         self.quit_action = self._action(
-            "Quit", QKeySequence.StandardKey.Quit, lambda: self.on_quit(), "Quit Inspector"
+            "Quit", QKeySequence.StandardKey.Quit, self.quit_requested.emit, "Quit Inspector"
         )
 
         ink = self.palette().color(QPalette.ColorRole.WindowText)
@@ -245,61 +274,68 @@ class MainWindow(QMainWindow):
 
     # Live updates
 
-    def apply_batch(self, batch: Batch) -> None:
+    def apply_batch(self, batch: RowBatch) -> None:
         if batch.critical:
             self.log.add_critical(batch.critical)
         if batch.low:
             self.log.add_warnings(batch.low)
-        # Even paused, rows of flows the store dropped at its cap go: they
-        # could only show blank.
-        self.model.forget_dropped()
+        if batch.stats is not None:
+            self.stats = batch.stats
+        if batch.store is not None:
+            self.counters = batch.store
+        if batch.cleared_through > self._cleared_through:
+            self._forget_all(batch.cleared_through)
+        changed = self.model.apply_batch(batch, show=not self.paused)
         if self.paused:
-            self._missed = self._missed or bool(batch.new_ids or batch.changed_ids or batch.resync)
+            self._missed = self._missed or bool(batch.rows or batch.resync)
             return
-        self.model.apply_batch(batch)
-        current = self.detail.flow_id
-        if current is not None and (batch.resync or current in batch.changed_ids):
-            self.detail.show_flow(self.store.get(current))
+        wanted = self._detail_wanted
+        if wanted is not None and (batch.resync or wanted in changed):
+            self._fetch_detail()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            watched is self
-            and event.type() == QEvent.Type.UpdateRequest
-            and self.on_paint is not None
-        ):
+        if watched is self and event.type() == QEvent.Type.UpdateRequest:
             # The window's repaint (the table, its scroll bar, the panels)
             # runs right after this returns; a zero timer fires once it is
             # done. Timing it by wrapping the event in Python instead would
-            # hold the interpreter lock through all of the C++ painting and
-            # stall the engine's thread for as long.
+            # hold the interpreter lock through all of the C++ painting.
             self._paint_started = time.perf_counter()
             QTimer.singleShot(0, self._painted)
         return False
 
     def _painted(self) -> None:
-        if self.on_paint is not None and self._paint_started:
-            self.on_paint(time.perf_counter() - self._paint_started)
+        if self._paint_started:
+            self.link.note_paint(time.perf_counter() - self._paint_started)
             self._paint_started = 0.0
 
     def refresh_stats(self) -> None:
-        self.pressure.update_stats(self._stats(), refresh=self.refresh_interval())
+        link = self.link
+        self.pressure.update_stats(
+            self.stats,
+            refresh=(link.interval_ms, link.base_interval_ms),
+            apply_seconds=link.apply_seconds,
+        )
         shown = self.model.rowCount()
-        total = len(self.store)
+        counters = self.counters
+        total = len(self.mirror)
         text = f"{total:,} flows" if shown == total else f"{shown:,} of {total:,} flows"
         # Never silent: flows dropped at the cap, bodies at the memory limit.
         notes = []
-        if self.store.flows_dropped:
+        if counters.flows_dropped:
             notes.append(
-                f"{self.store.flows_dropped:,} oldest dropped at the"
-                f" {self.store.max_flows:,}-flow limit"
+                f"{counters.flows_dropped:,} oldest dropped at the"
+                f" {counters.max_flows:,}-flow limit"
             )
-        if self.store.bodies_dropped:
-            notes.append(f"{self.store.bodies_dropped:,} bodies dropped at the memory limit")
+        if counters.bodies_dropped:
+            notes.append(f"{counters.bodies_dropped:,} bodies dropped at the memory limit")
         if notes:
             text += f" ({'; '.join(notes)})"
         self.count_label.setText(text)
-        rss = rss_bytes()
-        self.memory_label.setText(f"Memory {size(rss)}" if rss else "")
+        window, engine = rss_bytes(), counters.rss if link.connected else 0
+        parts = [f"window {size(window)}"] if window else []
+        if engine:
+            parts.append(f"engine {size(engine)}")
+        self.memory_label.setText(f"Memory: {', '.join(parts)}" if parts else "")
 
     def set_warning(self, text: str) -> None:
         """A permanent warning in the toolbar (empty text hides it)."""
@@ -308,6 +344,17 @@ class MainWindow(QMainWindow):
             "background: #d73a49; color: white; font-weight: bold; border-radius: 4px;"
         )
         self._warning_action.setVisible(bool(text))
+
+    def engine_lost(self, description: str) -> None:
+        """The engine ended unasked: say so, keep the rows, offer a restart."""
+        self.notice.show_lost(description)
+        self.statusBar().showMessage("The engine stopped; the flows shown are kept", 10_000)
+        self.controller.forget()
+        if self._detail_wanted is not None:
+            self.detail.show_message("The details of this flow went with the engine.")
+
+    def engine_back(self) -> None:
+        self.notice.hide()
 
     # Actions
 
@@ -329,19 +376,100 @@ class MainWindow(QMainWindow):
         self.model.set_filter(flow_filter)
 
     def clear(self) -> None:
+        self.tasks.spawn(self._clear(), "Clearing the flows")
+
+    async def _clear(self) -> None:
+        if not self.link.connected:
+            # No engine to ask (it was lost): the rows are all there is.
+            self._forget_all(self.mirror.last_id)
+            return
+        try:
+            result = await self.link.request("clear")
+        except ChannelClosed:
+            self._forget_all(self.mirror.last_id)
+            return
+        self._forget_all(int(result["cleared_through"]))
+
+    def _forget_all(self, through: int) -> None:
+        self._cleared_through = max(self._cleared_through, through)
+        self.mirror.forget_through(through)
         self.model.clear()
         self.detail.show_flow(None)
+        self._detail_wanted = None
+
+    def _delete_rows(self, rows: list[int]) -> None:
+        ids = self.model.delete_rows(rows)
+        if ids and self.link.connected:
+            self.tasks.spawn(self._delete(ids), "Deleting flows")
+
+    async def _delete(self, ids: list[int]) -> None:
+        # A lost engine takes its flows with it: nothing left to delete.
+        with contextlib.suppress(ChannelClosed):
+            await self.link.request("delete", ids=ids)
+
+    def _copy(self, what: str, ids: list[int]) -> None:
+        self.tasks.spawn(self._copy_now(what, ids), "Copying")
+
+    async def _copy_now(self, what: str, ids: list[int]) -> None:
+        if what != "url" and not self.link.connected:
+            self.statusBar().showMessage("Nothing to copy: the engine holding it is gone", 5000)
+            return
+        try:
+            count = await copy_flows(self.link, self.mirror, what, ids)
+        except (ChannelClosed, EngineError) as exc:
+            self.statusBar().showMessage(f"Nothing copied: {exc}", 5000)
+            return
+        if not count:
+            self.statusBar().showMessage("Nothing to copy", 3000)
 
     def toggle_pause(self) -> None:
         self.paused = self.pause_action.isChecked()
         self.pause_action.setText("Resume" if self.paused else "Pause")
         if not self.paused and self._missed:
             self._missed = False
-            self.model.apply_batch(Batch(resync=True))
+            self.model.resume()
 
     def _show_flow(self, flow_id: object) -> None:
-        flow = self.store.get(flow_id) if isinstance(flow_id, int) else None
-        self.detail.show_flow(flow)
+        self._detail_wanted = flow_id if isinstance(flow_id, int) else None
+        if self._detail_wanted is None:
+            self.detail.show_flow(None)
+            return
+        self._fetch_detail()
+
+    def _fetch_detail(self) -> None:
+        """Fetch the selected flow's details; one fetch at a time, and one
+        more if the flow changed (or the selection moved) meanwhile."""
+        if self._detail_busy:
+            self._detail_again = True
+            return
+        if not self.link.connected:
+            self.detail.show_message("The details of this flow went with the engine.")
+            return
+        self._detail_busy = True
+        self.tasks.spawn(self._fetch_detail_now(), "Fetching a flow's details")
+
+    async def _fetch_detail_now(self) -> None:
+        try:
+            while True:
+                self._detail_again = False
+                flow_id = self._detail_wanted
+                if flow_id is None:
+                    return
+                try:
+                    flow = await fetch_flow(self.link, flow_id)
+                except (ChannelClosed, EngineError) as exc:
+                    self.detail.show_message(f"The details could not be fetched: {exc}")
+                    return
+                if self._detail_wanted != flow_id:
+                    continue
+                if flow is None:
+                    self.detail.show_message("This flow is no longer held by the engine.")
+                else:
+                    self.detail.show_flow(flow)
+                if not self._detail_again:
+                    return
+        finally:
+            self._detail_busy = False
 
     def _busy(self, label: str) -> None:
         self.busy_label.setText(f"{label}…" if label else "")
@@ -356,5 +484,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._stats_timer.stop()
-        self.on_quit()
+        self.quit_requested.emit()
         event.accept()

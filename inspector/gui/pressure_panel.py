@@ -126,6 +126,7 @@ class PressurePanel(QWidget):
             ("lag", "Delivery lag"),
             ("resyncs", "Resyncs"),
             ("refresh", "Refresh"),
+            ("apply", "Apply"),
         ]
         for i, (key, label) in enumerate(singles):
             row, col = divmod(i, 2)
@@ -153,10 +154,16 @@ class PressurePanel(QWidget):
         self._set_state(Pressure.CALM)
 
     def update_stats(
-        self, stats: RelayStats, now: float | None = None, refresh: tuple[int, int] | None = None
+        self,
+        stats: RelayStats,
+        now: float | None = None,
+        refresh: tuple[int, int] | None = None,
+        apply_seconds: float = 0.0,
     ) -> None:
-        """Show ``stats``; ``refresh`` is the table's refresh interval now
-        and its base, in ms (paced above the base under load)."""
+        """Show ``stats`` (the engine's relay); ``refresh`` is the table's
+        refresh interval now and its base, in ms (paced above the base
+        under load), ``apply_seconds`` what the window spent applying the
+        last batch."""
         now = time.monotonic() if now is None else now
         last = self._last
         drops = resyncs = 0
@@ -187,6 +194,8 @@ class PressurePanel(QWidget):
                 f"The table takes what changed every {base} ms; under load, less often, "
                 "so that repainting takes at most about a seventh of the GUI's time"
             )
+        f["apply"].setText(f"{apply_seconds * 1000:.1f} ms")
+        f["apply"].setToolTip("What applying the last batch cost the window")
         for name in ("critical", "flow", "low"):
             counts: ClassCounts = getattr(stats, name)
             for what in ("emitted", "delivered", "coalesced", "dropped"):

@@ -7,8 +7,8 @@ several side by side. Stopping never relies on ``Server.wait_closed()``,
 which waits for every keep-alive client: it stops accepting, gives busy
 connections a short grace period, then aborts whatever is left.
 
-On selector loops (every loop on Linux and macOS, qasync's included) the
-engine accepts itself rather than through ``loop.create_server``: out of
+On readiness loops (every loop on Linux and macOS, qasync's and uvloop's
+included) the engine accepts itself rather than through ``loop.create_server``: out of
 file descriptors, asyncio's accept loop keeps calling ``accept()`` up to
 ``backlog`` times per wake-up, logging each failure with a traceback and
 scheduling a retry for each (CPython gh-151615), which here meant about a
@@ -215,9 +215,12 @@ class _ServerStream(Stream):
 
 
 def accepts_by_readiness(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether ``loop`` can watch a listening socket for readiness (a
-    selector loop), which ``_Listener`` needs."""
-    return isinstance(loop, asyncio.SelectorEventLoop)
+    """Whether ``loop`` can watch a listening socket for readiness, which
+    ``_Listener`` needs: selector loops (qasync's on POSIX included) and
+    uvloop can; proactor loops (Windows) cannot."""
+    if isinstance(loop, asyncio.SelectorEventLoop):
+        return True
+    return type(loop).__module__.startswith("uvloop")
 
 
 class _Listener:

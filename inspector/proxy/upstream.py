@@ -201,6 +201,11 @@ class UpstreamPool:
             conn.close()
         self._active.clear()
 
+    def reset_tls(self) -> None:
+        """Forget the upstream TLS context (its settings changed); the next
+        new connection builds it again. Pooled connections keep theirs."""
+        self._tls_context = None
+
     @property
     def tls_context(self) -> ssl.SSLContext:
         """Built on first use: loading the trust store costs milliseconds."""

@@ -4,6 +4,7 @@ import pytest
 
 from inspector.core.filter import FilterError, parse_filter
 from inspector.core.flow import Flow, FlowError, FlowState, Request, Response
+from inspector.core.summary import FlowRow, row_of, summarize
 
 
 def _flow(
@@ -12,7 +13,7 @@ def _flow(
     target: str = "/v1/users",
     status: int | None = 200,
     failed: bool = False,
-) -> Flow:
+) -> FlowRow:
     flow = Flow(1, ("127.0.0.1", 1), Request(method=method, host=host, port=80, target=target))
     if status is not None:
         flow.response = Response(status=status)
@@ -20,7 +21,7 @@ def _flow(
     if failed:
         flow.state = FlowState.FAILED
         flow.error = FlowError("dns", "x")
-    return flow
+    return row_of(summarize(flow))
 
 
 def test_empty_matches_everything() -> None:

@@ -13,8 +13,9 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from inspector.app import DesktopApp, Options
+from inspector.app import DesktopApp
 from inspector.core.settings import Settings
+from inspector.options import Options
 
 Scenario = Callable[[DesktopApp], Awaitable[None]]
 
@@ -55,7 +56,7 @@ def run_app(qapp: QApplication, tmp_path: Path) -> Callable[..., int]:
                 return runner.run(main())
         finally:
             # Free the app's Qt objects here, on the GUI thread: left to the
-            # cyclic collector they could be freed on the engine thread.
+            # cyclic collector they could be freed on an engine thread.
             gc.collect()
 
     return run

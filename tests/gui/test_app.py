@@ -174,7 +174,7 @@ def test_quit_is_fast_with_traffic_in_flight(run_app: RunApp) -> None:
             clients = [await Client.connect(_port(app)) for _ in range(20)]
             for c in clients:
                 await c.send(f"GET {origin.base}/ HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-            await _until(lambda: len(app.store) == 20 and len(origin.requests) == 20)
+            await _until(lambda: len(app.mirror) == 20 and len(origin.requests) == 20)
             timing["quit"] = time.monotonic()
             app.quit(0)
             await asyncio.sleep(0)
@@ -185,9 +185,9 @@ def test_quit_is_fast_with_traffic_in_flight(run_app: RunApp) -> None:
     assert time.monotonic() - timing["quit"] < 3.0
 
 
-@pytest.mark.parametrize("engine_loop", ["thread", "qasync"])
+@pytest.mark.parametrize("engine", ["process", "thread", "qasync"])
 @pytest.mark.parametrize("relay", ["coalescing", "naive"])
-def test_every_layout_serves_and_shows_flows(run_app: RunApp, relay: str, engine_loop: str) -> None:
+def test_every_layout_serves_and_shows_flows(run_app: RunApp, relay: str, engine: str) -> None:
     async def scenario(app: DesktopApp) -> None:
         async with Origin() as origin:
             client = await Client.connect(_port(app))
@@ -196,7 +196,7 @@ def test_every_layout_serves_and_shows_flows(run_app: RunApp, relay: str, engine
             client.close()
             await _until(lambda: app.window.model.rowCount() == 20)
 
-    assert run_app(scenario, relay=relay, engine_loop=engine_loop) == 0
+    assert run_app(scenario, relay=relay, engine=engine) == 0
 
 
 def test_selftest_subprocess_with_screenshot(tmp_path: Path) -> None:
@@ -275,7 +275,7 @@ def test_qasync_hosted_engine_survives_thousands_of_connections(run_app: RunApp)
             assert statuses == [200] * 2000
             await _until(lambda: app.window.model.rowCount() == 2000, timeout=30)
 
-    assert run_app(scenario, engine_loop="qasync") == 0
+    assert run_app(scenario, engine="qasync") == 0
 
 
 def test_ca_dialog_opens_from_the_window(run_app: RunApp) -> None:
@@ -285,8 +285,8 @@ def test_ca_dialog_opens_from_the_window(run_app: RunApp) -> None:
         app.window.ca_action.trigger()
         dialog = app.window.findChild(CADialog)
         assert dialog is not None and dialog.isVisible()
-        assert app.certs is not None
-        assert app.certs.ca_fingerprint().split(":")[0] in dialog.fingerprint.text()
+        assert app.ca is not None
+        assert app.ca.ca_fingerprint().split(":")[0] in dialog.fingerprint.text()
 
     assert run_app(scenario) == 0
 
@@ -313,8 +313,8 @@ def test_https_flow_and_tunnel_rows_appear(run_app: RunApp, tmp_path: Path) -> N
     upstream = CertStore.load_or_create(tmp_path / "upstream")
 
     async def scenario(app: DesktopApp) -> None:
-        assert app.certs is not None
-        cafile = str(app.certs.ca_cert_path)
+        assert app.ca is not None
+        cafile = str(app.ca.ca_cert_path)
         async with Origin(_json, tls=upstream.server_context("localhost")) as origin:
 
             def get() -> int:
@@ -341,8 +341,8 @@ def test_https_flow_and_tunnel_rows_appear(run_app: RunApp, tmp_path: Path) -> N
     upstream.close()
 
 
-def test_repaints_are_timed_for_the_bridge_without_holding_the_lock(run_app: RunApp) -> None:
-    """The window reports each repaint's duration to the relay bridge (its
+def test_repaints_are_timed_for_the_pacing_without_holding_the_lock(run_app: RunApp) -> None:
+    """The window reports each repaint's duration to its engine link (the
     pacing), timed from outside the paint: no Python frame may wrap it."""
     import inspect
 
@@ -351,9 +351,8 @@ def test_repaints_are_timed_for_the_bridge_without_holding_the_lock(run_app: Run
     timed: list[float] = []
 
     async def scenario(app: DesktopApp) -> None:
-        assert app.window.on_paint is not None
-        report = app.window.on_paint
-        app.window.on_paint = lambda seconds: (timed.append(seconds), report(seconds))  # type: ignore[func-returns-value]
+        report = app.link.note_paint
+        app.link.note_paint = lambda seconds: (timed.append(seconds), report(seconds))  # type: ignore[method-assign,func-returns-value]
         app.window.table.viewport().update()
         app.window.update()
         await _until(lambda: len(timed) > 0)

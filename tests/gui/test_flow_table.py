@@ -4,34 +4,31 @@ from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
-from inspector.core.relay import Batch
-from inspector.core.store import FlowStore
 from inspector.gui.flow_model import FlowTableModel
 from inspector.gui.flow_table import FlowTable
+from tests.gui.feed import Feed
 
 
-def _table(
-    qtbot: QtBot, flows: int, height: int = 300
-) -> tuple[FlowStore, FlowTableModel, FlowTable]:
-    store = FlowStore()
+def _table(qtbot: QtBot, flows: int, height: int = 300) -> tuple[Feed, FlowTableModel, FlowTable]:
+    feed = Feed()
     for _ in range(flows):
-        store.new_flow(("127.0.0.1", 1))
-    model = FlowTableModel(store)
+        feed.add()
+    model = feed.model()
     view = FlowTable(model)
     qtbot.addWidget(view)
     view.resize(500, height)
     view.show()
     qtbot.waitExposed(view)
-    return store, model, view
+    return feed, model, view
 
 
 def test_new_rows_are_followed_and_a_resize_keeps_following(qtbot: QtBot) -> None:
-    store, model, view = _table(qtbot, 100, height=600)
+    feed, model, view = _table(qtbot, 100, height=600)
     bar = view.verticalScrollBar()
     view.scrollToBottom()
     assert view.follow
-    store.new_flow(("127.0.0.1", 1))
-    model.apply_batch(Batch(new_ids=range(101, 102)))
+    feed.add()
+    feed.send(model)
     qtbot.waitUntil(lambda: bar.value() == bar.maximum() > 0)
     view.resize(500, 250)  # shorter: Qt alone would keep the top row in place
     qtbot.waitUntil(lambda: bar.value() == bar.maximum())
@@ -39,14 +36,14 @@ def test_new_rows_are_followed_and_a_resize_keeps_following(qtbot: QtBot) -> Non
 
 
 def test_scrolling_away_stops_following(qtbot: QtBot) -> None:
-    store, model, view = _table(qtbot, 100)
+    feed, model, view = _table(qtbot, 100)
     bar = view.verticalScrollBar()
     view.scrollToBottom()
     assert view.follow
     bar.setValue(0)
     assert not view.follow
-    store.new_flow(("127.0.0.1", 1))
-    model.apply_batch(Batch(new_ids=range(101, 102)))
+    feed.add()
+    feed.send(model)
     assert bar.value() == 0
     view.resize(500, 600)
     assert bar.value() == 0

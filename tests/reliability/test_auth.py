@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.cli import build_parser, settings_from
+from inspector.cli import build_parser, options_from, settings_from
 from inspector.core.curl import as_curl
 from inspector.core.flow import FlowState
 from inspector.proxy import auth
@@ -285,9 +285,8 @@ def test_auth_option_sets_the_credentials() -> None:
 
 
 def test_auth_reaches_the_desktop_app_settings(tmp_path: Path) -> None:
-    app = pytest.importorskip("inspector.app")
     args = build_parser().parse_args(["--auth", CREDENTIALS, "--confdir", str(tmp_path)])
-    options = app.options_from(args, listen_given=False)
+    options = options_from(args, listen_given=False)
     assert options.settings.proxy.proxy_auth == CREDENTIALS
 
 

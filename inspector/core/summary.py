@@ -1,0 +1,207 @@
+"""A flow's summary row: what the flow table shows, filters and sorts on.
+
+The engine sends one row per changed flow in each batch (the current state,
+read from the store, never a history), and the window keeps them in its
+row mirror. A row is a flat tuple, positions named by the constants below;
+``FlowRow`` is the same row with names, for code that reads one row at a
+time (cells, filters). Anything bigger than a row (headers, bodies, TLS
+details) is fetched on demand by flow id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from inspector.core.flow import DEFAULT_PORTS, Flow, FlowState
+
+ID = 0
+T_START = 1
+METHOD = 2
+SCHEME = 3
+HOST = 4
+PORT = 5
+PATH = 6
+"""The request target in origin form; empty for a tunnel."""
+STATUS = 7
+"""0 while there is no response."""
+CONTENT_TYPE = 8
+REQ_SIZE = 9
+SIZE = 10
+"""Response body bytes (tunnels: bytes moved both ways); -1 without a response."""
+DURATION = 11
+"""Seconds, or -1.0 while unfinished."""
+STATE = 12
+ERROR_KIND = 13
+ERROR = 14
+FLAGS = 15
+TUNNEL_MODE = 16
+"""The mode of a CONNECT flow; empty for other flows."""
+INNER = 17
+"""Requests seen inside a tunnel."""
+TUNNEL_ID = 18
+"""The tunnel this flow travelled in; 0 when none."""
+FIELDS = 19
+
+FLAG_BODIES_DROPPED = 1
+FLAG_TUNNEL = 2
+FLAG_HAS_RESPONSE = 4
+
+STATES = (FlowState.PENDING, FlowState.STREAMING, FlowState.COMPLETE, FlowState.FAILED)
+STATE_CODES = {state: code for code, state in enumerate(STATES)}
+
+
+def content_type(flow: Flow) -> str:
+    """The response's media type without parameters (``text/html``)."""
+    response = flow.response
+    if response is None:
+        return ""
+    value = response.header(b"content-type")
+    if value is None:
+        return ""
+    return value.decode("latin-1").split(";", 1)[0].strip()
+
+
+def summarize(flow: Flow) -> tuple[Any, ...]:
+    """The row for ``flow``, as it is now."""
+    request, response, tunnel, error = flow.request, flow.response, flow.tunnel, flow.error
+    flags = FLAG_BODIES_DROPPED if flow.bodies_dropped else 0
+    if response is not None:
+        flags |= FLAG_HAS_RESPONSE
+    if tunnel is not None:
+        flags |= FLAG_TUNNEL
+        size = tunnel.bytes_up + tunnel.bytes_down
+    else:
+        size = response.body_size if response is not None else -1
+    return (
+        flow.id,
+        flow.t_start,
+        request.method,
+        request.scheme,
+        request.host,
+        request.port,
+        "" if tunnel is not None else request.target,
+        response.status if response is not None else 0,
+        content_type(flow),
+        request.body_size,
+        size,
+        flow.t_end - flow.t_start if flow.t_end is not None else -1.0,
+        STATE_CODES[flow.state],
+        error.kind if error is not None else "",
+        error.message if error is not None else "",
+        flags,
+        tunnel.mode if tunnel is not None else "",
+        tunnel.inner_flows if tunnel is not None else 0,
+        flow.tunnel_id or 0,
+    )
+
+
+def check_row(row: Any) -> bool:
+    """Whether ``row`` (from the wire) has the shape of a summary row."""
+    return (
+        isinstance(row, tuple | list)
+        and len(row) == FIELDS
+        and type(row[ID]) is int
+        and row[ID] > 0
+        and isinstance(row[T_START], float | int)
+        and isinstance(row[METHOD], str)
+        and isinstance(row[SCHEME], str)
+        and isinstance(row[HOST], str)
+        and type(row[PORT]) is int
+        and isinstance(row[PATH], str)
+        and type(row[STATUS]) is int
+        and isinstance(row[CONTENT_TYPE], str)
+        and type(row[REQ_SIZE]) is int
+        and type(row[SIZE]) is int
+        and isinstance(row[DURATION], float | int)
+        and type(row[STATE]) is int
+        and 0 <= row[STATE] < len(STATES)
+        and isinstance(row[ERROR_KIND], str)
+        and isinstance(row[ERROR], str)
+        and type(row[FLAGS]) is int
+        and isinstance(row[TUNNEL_MODE], str)
+        and type(row[INNER]) is int
+        and type(row[TUNNEL_ID]) is int
+    )
+
+
+def url_of(scheme: str, host: str, port: int, path: str, method: str) -> str:
+    """The URL a row stands for, as ``Request.url`` spells it."""
+    if method == "CONNECT" or not host:
+        shown = f"[{host}]" if ":" in host else host
+        return f"{shown}:{port}" if method == "CONNECT" else path
+    shown = f"[{host}]" if ":" in host else host
+    if DEFAULT_PORTS.get(scheme) == port:
+        return f"{scheme}://{shown}{path}"
+    return f"{scheme}://{shown}:{port}{path}"
+
+
+@dataclass(slots=True)
+class FlowRow:
+    """One row, by name. Built on demand from the mirror's columns."""
+
+    id: int
+    t_start: float
+    method: str
+    scheme: str
+    host: str
+    port: int
+    path: str
+    status: int
+    content_type: str
+    req_size: int
+    size: int
+    duration: float | None
+    state: FlowState
+    error_kind: str
+    error: str
+    flags: int
+    tunnel_mode: str
+    inner: int
+    tunnel_id: int
+
+    @property
+    def finished(self) -> bool:
+        return self.state is FlowState.COMPLETE or self.state is FlowState.FAILED
+
+    @property
+    def has_response(self) -> bool:
+        return bool(self.flags & FLAG_HAS_RESPONSE)
+
+    @property
+    def is_tunnel(self) -> bool:
+        return bool(self.flags & FLAG_TUNNEL)
+
+    @property
+    def bodies_dropped(self) -> bool:
+        return bool(self.flags & FLAG_BODIES_DROPPED)
+
+    @property
+    def url(self) -> str:
+        return url_of(self.scheme, self.host, self.port, self.path, self.method)
+
+
+def row_of(values: tuple[Any, ...]) -> FlowRow:
+    """A wire row (checked with ``check_row``) as a ``FlowRow``."""
+    duration = float(values[DURATION])
+    return FlowRow(
+        values[ID],
+        float(values[T_START]),
+        values[METHOD],
+        values[SCHEME],
+        values[HOST],
+        values[PORT],
+        values[PATH],
+        values[STATUS],
+        values[CONTENT_TYPE],
+        values[REQ_SIZE],
+        values[SIZE],
+        duration if duration >= 0 else None,
+        STATES[values[STATE]],
+        values[ERROR_KIND],
+        values[ERROR],
+        values[FLAGS],
+        values[TUNNEL_MODE],
+        values[INNER],
+        values[TUNNEL_ID],
+    )

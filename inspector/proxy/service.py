@@ -1,0 +1,362 @@
+"""The engine's end of the protocol: commands in, batches and replies out.
+
+One ``EngineService`` owns the engine's state (the store, the relay, the
+CA, the listening server) and is the only code that changes it, all on the
+engine's loop: commands from the window (start, stop, configure, clear,
+delete) run here in the order they arrive, so nothing mutates the store
+from anywhere else. Reads (a flow's details, a body range) are answered at
+once, without a task.
+
+Batches go out under a credit window: at most ``CREDIT`` unacknowledged
+batches at a time, at most one per ``flush_interval``. A window that is
+slow, or stopped outright, stops acknowledging; the engine then sends
+nothing and the relay coalesces (DESIGN.md, "The relay"), so the engine
+neither waits on the window nor buffers for it without bound.
+
+The window's end closing (it quit, crashed or was killed) ends the
+service: it stops listening and returns from ``run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from inspector.core import protocol, wire
+from inspector.core.events import CriticalEvent, Event, FlowEvent, LowEvent
+from inspector.core.hostmatch import HostPatternError, HostPatterns
+from inspector.core.naive_relay import NaiveRelay
+from inspector.core.protocol import Message, ProtocolError, field
+from inspector.core.relay import LowAggregate, Relay
+from inspector.core.settings import ProxySettings, RelaySettings
+from inspector.core.store import FlowStore
+from inspector.link.channel import ChannelClosed, FrameChannel
+from inspector.proxy.batches import BatchBuilder
+from inspector.proxy.diagnostics import LagMonitor, census, process_figures
+from inspector.proxy.errors import ListenError
+from inspector.proxy.server import ProxyServer
+from inspector.proxy.tasks import TaskSet
+from inspector.proxy.tunnel import ServerContexts
+
+log = logging.getLogger(__name__)
+
+CREDIT = 2
+"""Batches the window may have unacknowledged."""
+LISTEN_FIELDS = ("listen_host", "listen_port", "allow_remote")
+"""Settings that only a new listening socket can apply."""
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+class EngineService:
+    def __init__(
+        self,
+        store: FlowStore,
+        relay: Relay | NaiveRelay,
+        settings: ProxySettings,
+        certs: ServerContexts | None = None,
+        *,
+        flush_interval: float = 0.033,
+        budget: int | None = None,
+        ca: dict[str, Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.relay = relay
+        self.settings = settings
+        self.certs = certs
+        self.ca = ca or {}
+        """What the window shows of the CA (path, PEM, fingerprint, or an error)."""
+        self.flush_interval = flush_interval
+        self.batches = (
+            BatchBuilder(store, relay) if budget is None else BatchBuilder(store, relay, budget)
+        )
+        self.server: ProxyServer | None = None
+        self.tasks = TaskSet()
+        self.channel: FrameChannel | None = None
+        self._credit = CREDIT
+        self._credit_back = asyncio.Event()
+        self._stopping = False
+        self._handlers: dict[str, Handler] = {
+            "ping": lambda args: {"time": time.time()},
+            "status": self._status,
+            "start": self._start,
+            "stop": self._stop,
+            "configure": self._configure,
+            "clear": self._clear,
+            "delete": self._delete,
+            "detail": self._detail,
+            "body": self._body,
+            "shutdown": self._shutdown,
+            "diagnostics": self._diagnostics,
+        }
+        self.lag = LagMonitor()
+
+    # Running
+
+    def hello(self, secret: str) -> Message:
+        """The first message on a new channel."""
+        return {
+            "t": "hello",
+            "v": protocol.VERSION,
+            "secret": secret,
+            "pid": os.getpid(),
+            "ca": self.ca,
+            "first_id": self.store.last_id + 1,
+        }
+
+    async def run(self, channel: FrameChannel, secret: str) -> None:
+        """Serve ``channel`` until it closes; then stop listening."""
+        self.channel = channel
+        channel.send(self.hello(secret))
+        if isinstance(self.relay, NaiveRelay):
+            self.relay.set_callback(self._send_event)
+        pump = self.tasks.spawn(self._pump(), name="batches")
+        lag = self.tasks.spawn(self.lag.run(), name="lag-monitor")
+        try:
+            await channel.closed
+        finally:
+            pump.cancel()
+            lag.cancel()
+            if isinstance(self.relay, NaiveRelay):
+                self.relay.set_callback(None)
+            await self.close()
+
+    async def close(self) -> None:
+        """Stop listening and end every task (the engine is going away)."""
+        self._stopping = True
+        server, self.server = self.server, None
+        if server is not None:
+            await server.stop()
+        await self.tasks.cancel_all(timeout=1.0)
+
+    def handle(self, message: Message) -> None:
+        """A message from the window (the channel's ``on_message``)."""
+        kind = message["t"]
+        if kind == "ack":
+            field(message, "seq", int)
+            self._credit = min(self._credit + 1, CREDIT)
+            self._credit_back.set()
+        elif kind == "req":
+            self._request(message)
+        else:
+            raise ProtocolError(f"unexpected message {kind!r}")
+
+    def _request(self, message: Message) -> None:
+        request_id = field(message, "id", int)
+        op = field(message, "op", str)
+        args = message.get("args", {})
+        if not isinstance(args, dict):
+            raise ProtocolError(f"'{op}' arguments are not a map")
+        handler = self._handlers.get(op)
+        if handler is None:
+            self._reply(request_id, error=f"unknown request {op!r}")
+            return
+        try:
+            result = handler(args)
+        except (ProtocolError, ValueError, LookupError) as exc:
+            self._reply(request_id, error=str(exc))
+            return
+        if isinstance(result, Awaitable):
+            self.tasks.spawn(self._finish(request_id, op, result), name=f"request-{op}")
+        else:
+            self._reply(request_id, result)
+
+    async def _finish(self, request_id: int, op: str, pending: Awaitable[Any]) -> None:
+        try:
+            result = await pending
+        except (ListenError, ProtocolError, ValueError, LookupError) as exc:
+            self._reply(request_id, error=str(exc))
+        except Exception as exc:
+            log.exception("request %s failed", op)
+            self._reply(request_id, error=f"internal error: {exc!r}")
+        else:
+            self._reply(request_id, result)
+
+    def _reply(self, request_id: int, result: Any = None, error: str | None = None) -> None:
+        message: Message = {"t": "reply", "id": request_id, "ok": error is None}
+        if error is None:
+            message["result"] = result
+        else:
+            message["error"] = error
+        self._send(message)
+
+    def _send(self, message: Message) -> None:
+        channel = self.channel
+        if channel is not None and channel.is_open:
+            with contextlib.suppress(ChannelClosed):
+                channel.send(message)
+
+    # Batches
+
+    async def _pump(self) -> None:
+        builder = self.batches
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            while self._credit <= 0:
+                self._credit_back.clear()
+                await self._credit_back.wait()
+            if builder.due:
+                self._credit -= 1
+                self._send(builder.build())
+
+    def _send_event(self, event: Event) -> None:
+        """The naive relay's callback: every event goes out as it happens,
+        credit or not (the benchmark's "before" picture)."""
+        message: Message = {
+            "t": "batch",
+            "critical": [],
+            "low": [],
+            "resync": False,
+            "deleted": [],
+            "cleared_through": 0,
+            "dropped_through": self.store.dropped_through,
+        }
+        if isinstance(event, CriticalEvent):
+            message["critical"] = [wire.critical_to_wire(event)]
+        elif isinstance(event, LowEvent):
+            message["low"] = [
+                wire.aggregate_to_wire(LowAggregate(event.kind, event.key, 1, event, 0))
+            ]
+        flow_id = event.flow_id if isinstance(event, FlowEvent) else 0
+        self._send(self.batches.single(message, flow_id))
+
+    # Requests
+
+    def _status(self, args: dict[str, Any]) -> dict[str, Any]:
+        server = self.server
+        return {
+            "listening": server is not None and server.running,
+            "address": _shown(*server.address) if server is not None and server.running else "",
+            "connections": server.connection_count if server is not None else 0,
+            "last_id": self.store.last_id,
+            **self.batches.store_counters(),
+        }
+
+    async def _start(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.server is None:
+            server = ProxyServer(
+                self.settings,
+                self.store,
+                self.relay,
+                certs=self.certs,
+                ignore=_patterns(self.settings.ignore_hosts),
+            )
+            await server.start()
+            self.server = server
+        return {"address": _shown(*self.server.address)}
+
+    async def _stop(self, args: dict[str, Any]) -> dict[str, Any]:
+        server, self.server = self.server, None
+        if server is not None:
+            await server.stop()
+        return {}
+
+    def _configure(self, args: dict[str, Any]) -> Awaitable[dict[str, Any]] | dict[str, Any]:
+        """Apply settings as a whole: only a change of the listening address
+        restarts the listener; everything else applies to the next request,
+        tunnel or connection, with open connections left alone."""
+        new = wire.settings_from_wire(ProxySettings, args.get("proxy", {}))
+        relay = wire.settings_from_wire(RelaySettings, args.get("relay", {}))
+        ignore = _patterns(new.ignore_hosts)
+        old = self.settings
+        restart = self.server is not None and any(
+            getattr(old, name) != getattr(new, name) for name in LISTEN_FIELDS
+        )
+        tls_changed = (old.insecure_upstream, old.upstream_ca_file) != (
+            new.insecure_upstream,
+            new.upstream_ca_file,
+        )
+        for name in ProxySettings.__dataclass_fields__:
+            setattr(old, name, getattr(new, name))
+        self.store.body_memory_limit = new.body_memory_limit
+        self.store.set_max_flows(new.max_flows)
+        if isinstance(self.relay, Relay):
+            self.relay.set_capacity(relay.capacity)
+        self.flush_interval = relay.flush_interval_ms / 1000
+        server = self.server
+        if server is not None:
+            server.ctx.ignore = ignore
+            if tls_changed:
+                server.ctx.pool.reset_tls()
+        if restart:
+            return self._restart()
+        return {"address": _shown(*server.address) if server is not None else ""}
+
+    async def _restart(self) -> dict[str, Any]:
+        await self._stop({})
+        return await self._start({})
+
+    def _clear(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.store.clear()
+        self.batches.cleared()
+        return {"cleared_through": self.store.last_id}
+
+    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        ids = field(args, "ids", (list, tuple))
+        if not all(type(i) is int for i in ids):
+            raise ProtocolError("'delete' takes a list of flow ids")
+        deleted = [flow_id for flow_id in ids if self.store.delete(flow_id)]
+        self.batches.deleted(deleted)
+        return {"deleted": deleted}
+
+    def _detail(self, args: dict[str, Any]) -> dict[str, Any]:
+        flow = self.store.get(field(args, "id", int))
+        inline = args.get("inline", wire.BODY_INLINE)
+        if type(inline) is not int or inline < 0:
+            raise ProtocolError("'inline' must be a byte count")
+        return {
+            "flow": wire.flow_to_wire(flow, min(inline, protocol.MAX_BODY_RANGE)) if flow else None
+        }
+
+    def _body(self, args: dict[str, Any]) -> dict[str, Any]:
+        flow = self.store.get(field(args, "id", int))
+        side = field(args, "side", str)
+        offset, length = field(args, "offset", int), field(args, "length", int)
+        if side not in ("request", "response") or offset < 0 or length < 0:
+            raise ProtocolError("'body' takes side request|response and a non-negative range")
+        message = None
+        if flow is not None:
+            message = flow.request if side == "request" else flow.response
+        if message is None:
+            return {"data": None, "captured": 0}
+        length = min(length, protocol.MAX_BODY_RANGE)
+        body = message.body
+        return {"data": body[offset : offset + length], "captured": len(body)}
+
+    def _diagnostics(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The engine process and loop as they are now; with ``census``,
+        every flow counted too (a full pass over the store)."""
+        result = {
+            **process_figures(),
+            "tasks": len(asyncio.all_tasks()),
+            "loop_lag_ms": self.lag.take(),
+            "relay_depth": self.relay.depth,
+            **self.batches.store_counters(),
+        }
+        if args.get("census"):
+            result["census"] = census(self.store)
+        return result
+
+    async def _shutdown(self, args: dict[str, Any]) -> dict[str, Any]:
+        await self._stop({})
+        channel = self.channel
+        if channel is not None:
+            # After this reply goes out: the window waits for it.
+            asyncio.get_running_loop().call_soon(channel.close, "shut down on request")
+        return {}
+
+
+def _patterns(text: str) -> HostPatterns:
+    try:
+        return HostPatterns.parse(text)
+    except HostPatternError as exc:
+        raise ValueError(f"invalid ignored hosts: {exc}") from None
+
+
+def _shown(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
