@@ -45,8 +45,10 @@ from inspector.proxy.tunnel import ServerContexts
 
 log = logging.getLogger(__name__)
 
-CREDIT = 2
-"""Batches the window may have unacknowledged."""
+CREDIT = 1
+"""Batches the window may have unacknowledged. One: the window acknowledges
+after applying a batch and pacing itself, so the engine's next batch comes
+exactly when the window is ready for it; meanwhile the relay coalesces."""
 LISTEN_FIELDS = ("listen_host", "listen_port", "allow_remote")
 """Settings that only a new listening socket can apply."""
 
