@@ -118,6 +118,19 @@ def has_body(headers: Headers) -> bool:
     return False
 
 
+def check_connect(headers: Headers) -> None:
+    """Refuse a CONNECT request that announces content.
+
+    "A CONNECT request message does not have content" (RFC 9110 section
+    9.3.6), yet request framing "is independent of method semantics" (RFC
+    9112 section 6): a Content-Length or Transfer-Encoding on CONNECT frames
+    bytes that one recipient reads as a body and a tunnel takes as its first
+    bytes. ``Content-Length: 0``, which some clients send, frames nothing.
+    """
+    if has_body(headers):
+        raise MessageRejected(400, "CONNECT request with content")
+
+
 def find_header(headers: Headers, lower_name: bytes) -> bytes | None:
     """The first value of ``lower_name`` (given in lower case)."""
     size = len(lower_name)

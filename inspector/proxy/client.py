@@ -25,6 +25,7 @@ from inspector.core.http_rules import (
     MAX_REQUEST_LINE,
     MessageRejected,
     Target,
+    check_connect,
     check_framing,
     check_head_size,
     find_header,
@@ -237,6 +238,7 @@ class ClientConnection:
             if method == "CONNECT":
                 if tunnel is not None:
                     raise MessageRejected(501, "CONNECT inside a tunnel is not supported")
+                check_connect(raw_headers)
                 request.host, request.port = split_authority(target_text, None)
                 request.scheme = "tunnel"
             elif target_text.startswith("/") and tunnel is not None:

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from inspector.core.http_rules import (
     MessageRejected,
     Target,
+    check_connect,
     check_framing,
     check_head_size,
     forwardable_headers,
@@ -76,6 +77,26 @@ def test_transfer_encoding_before_http11_is_faulty_framing(
         check_framing(headers, version)
     assert info.value.status == 400
     assert "HTTP/" + version.decode() in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("headers", "rejected"),
+    [
+        ([], False),
+        ([(b"Host", b"a:443")], False),
+        ([(b"Content-Length", b"0")], False),
+        ([(b"Content-Length", b"5")], True),
+        ([(b"Transfer-Encoding", b"chunked")], True),
+    ],
+)
+def test_check_connect_refuses_content(headers: list[tuple[bytes, bytes]], rejected: bool) -> None:
+    """RFC 9110 section 9.3.6: a CONNECT request has no content."""
+    if not rejected:
+        check_connect(headers)
+        return
+    with pytest.raises(MessageRejected) as info:
+        check_connect(headers)
+    assert info.value.status == 400
 
 
 def test_check_head_size() -> None:

@@ -274,6 +274,58 @@ def test_transfer_encoding_in_an_http10_request_is_400_and_closed(headers: bytes
     run(scenario())
 
 
+# The rest of RFC 9112 section 6 as it bears on requests.
+
+
+CONNECT_CONTENT = {
+    "length": b"Content-Length: 5\r\n\r\nhello",
+    "chunked": b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("content", CONNECT_CONTENT.values(), ids=CONNECT_CONTENT.keys())
+def test_connect_with_content_is_400(content: bytes) -> None:
+    """RFC 9110 section 9.3.6: "A CONNECT request message does not have
+    content". Framed content on one would be a body to one reader and the
+    tunnel's first bytes to another, so nothing is tunnelled."""
+
+    async def scenario() -> None:
+        async with Origin() as origin, running_proxy() as proxy:
+            raw = await exchange(
+                proxy.port,
+                f"CONNECT 127.0.0.1:{origin.port} HTTP/1.1\r\nHost: x\r\n".encode()
+                + content
+                + b"GET /in HTTP/1.1\r\nHost: x\r\n\r\n",
+            )
+            await _refused(proxy, origin, raw, 400, "bad-request")
+            assert origin.connections == 0
+
+    run(scenario())
+
+
+def test_connect_with_a_zero_length_opens_a_bare_tunnel() -> None:
+    """Content-Length: 0 frames nothing; and the 200 that opens a tunnel
+    carries neither Content-Length nor Transfer-Encoding (RFC 9112
+    sections 6.1 and 6.2)."""
+
+    async def scenario() -> None:
+        async with Origin() as origin, running_proxy() as proxy:
+            raw = await exchange(
+                proxy.port,
+                f"CONNECT 127.0.0.1:{origin.port} HTTP/1.1\r\nHost: x\r\n".encode()
+                + b"Content-Length: 0\r\n\r\n"
+                + b"GET /in HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            )
+            opened, _, inside = raw.partition(b"\r\n\r\n")
+            assert opened == b"HTTP/1.1 200 Connection Established"
+            [answer] = parse_responses(inside, ["GET"])
+            assert (answer.status, answer.body) == (200, b"hello /in")
+            await proxy.wait_flows(2)
+            assert all(f.state is FlowState.COMPLETE for f in proxy.store)
+
+    run(scenario())
+
+
 # Many headers, sent fast and slow.
 
 
