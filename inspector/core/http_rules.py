@@ -131,6 +131,26 @@ def check_connect(headers: Headers) -> None:
         raise MessageRejected(400, "CONNECT request with content")
 
 
+_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+
+
+def relayable_response_headers(status: int, raw_headers: Headers) -> Headers:
+    """The fields of an upstream response (final or 1xx) to send on to the
+    client: the forwardable ones, less Content-Length and Transfer-Encoding
+    on a 1xx or 204 answer.
+
+    "A server MUST NOT send a Content-Length header field in any response
+    with a status code of 1xx (Informational) or 204 (No Content)" (RFC
+    9112 section 6.2), nor Transfer-Encoding (section 6.1). Such answers end
+    at their head whatever they say (section 6.3), so dropping the fields
+    takes nothing from the client but a reason to misread the stream.
+    """
+    headers = forwardable_headers(raw_headers)
+    if status >= 200 and status != 204:
+        return headers
+    return [(name, value) for name, value in headers if name.lower() not in _FRAMING]
+
+
 def find_header(headers: Headers, lower_name: bytes) -> bytes | None:
     """The first value of ``lower_name`` (given in lower case)."""
     size = len(lower_name)

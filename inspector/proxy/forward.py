@@ -38,6 +38,7 @@ from inspector.core.http_rules import (
     check_framing,
     find_header,
     forwardable_headers,
+    relayable_response_headers,
 )
 from inspector.proxy.errors import ClientError, ClientGone, UpstreamError
 from inspector.proxy.stream import Stream, StreamClosed
@@ -219,8 +220,13 @@ async def _read_head_events(
         if isinstance(event, h11.InformationalResponse):
             if event.status_code == 101:
                 raise UpstreamError(502, "bad-response", "upstream switched protocols unasked")
+            relayed = h11.InformationalResponse(
+                status_code=event.status_code,
+                headers=relayable_response_headers(event.status_code, event.headers.raw_items()),
+                reason=event.reason,
+            )
             try:
-                data = client.h11.send(event)
+                data = client.h11.send(relayed)
             except h11.LocalProtocolError:
                 continue  # an HTTP/1.0 client cannot take 1xx; drop it
             if data:
@@ -331,7 +337,7 @@ async def _relay_response(
         headers=raw_headers,
     )
     to_client = client.h11
-    headers = forwardable_headers(raw_headers)
+    headers = relayable_response_headers(event.status_code, raw_headers)
     if to_client.their_state is h11.SEND_BODY:
         # A final answer before the request body (Expect: 100-continue
         # refused): the body will not be read, so this connection ends

@@ -12,6 +12,7 @@ from inspector.core.http_rules import (
     check_head_size,
     forwardable_headers,
     parse_absolute_target,
+    relayable_response_headers,
     split_authority,
 )
 
@@ -97,6 +98,30 @@ def test_check_connect_refuses_content(headers: list[tuple[bytes, bytes]], rejec
     with pytest.raises(MessageRejected) as info:
         check_connect(headers)
     assert info.value.status == 400
+
+
+LINK = (b"Link", b"</a.css>; rel=preload")
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "relayed"),
+    [
+        (100, [(b"Content-Length", b"5")], []),
+        (103, [LINK, (b"Transfer-Encoding", b"chunked")], [LINK]),
+        (103, [(b"Connection", b"X-A"), (b"X-A", b"1"), (b"Keep-Alive", b"5"), LINK], [LINK]),
+        (204, [(b"ETag", b'"x"'), (b"content-length", b"0")], [(b"ETag", b'"x"')]),
+        (204, [(b"TRANSFER-ENCODING", b"chunked")], []),
+        # A 304 or an answer to HEAD may say what a GET would have had.
+        (304, [(b"Content-Length", b"5")], [(b"Content-Length", b"5")]),
+        (200, [(b"Transfer-Encoding", b"chunked")], [(b"Transfer-Encoding", b"chunked")]),
+        (200, [(b"Connection", b"close"), (b"Content-Length", b"2")], [(b"Content-Length", b"2")]),
+    ],
+)
+def test_relayable_response_headers(
+    status: int, headers: list[tuple[bytes, bytes]], relayed: list[tuple[bytes, bytes]]
+) -> None:
+    """RFC 9112 sections 6.1 and 6.2: no framing fields on 1xx and 204."""
+    assert relayable_response_headers(status, headers) == relayed
 
 
 def test_check_head_size() -> None:

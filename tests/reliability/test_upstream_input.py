@@ -180,6 +180,71 @@ def test_stray_body_after_204_or_304_never_reaches_the_client(path: str, answer:
     run(scenario())
 
 
+# RFC 9112 section 6: what else the framing rules say of responses.
+
+
+@pytest.mark.parametrize(
+    "field",
+    [b"Content-Length: 0\r\n", b"Transfer-Encoding: chunked\r\n"],
+    ids=["length", "chunked"],
+)
+def test_1xx_and_204_reach_the_client_without_framing_fields(field: bytes) -> None:
+    """Section 6.2: "A server MUST NOT send a Content-Length header field in
+    any response with a status code of 1xx (Informational) or 204 (No
+    Content)", nor Transfer-Encoding (6.1). The proxy, sending them on,
+    drops both, and the 1xx's hop-by-hop fields too."""
+    hints = (
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n"
+        + field
+        + b"Connection: X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n\r\n"
+    )
+    no_content = b"HTTP/1.1 204 No Content\r\n" + field + b"\r\n"
+
+    async def scenario() -> None:
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(_answering(hints + no_content)) as origin:
+                raw = await exchange(
+                    proxy.port,
+                    f"GET {origin.base}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(),
+                )
+                informational, final = raw.split(b"\r\n\r\n")[:2]
+                assert informational == b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload"
+                assert final.startswith(b"HTTP/1.1 204 ")
+                assert b"Content-Length" not in final and b"Transfer-Encoding" not in final
+                assert raw.endswith(b"\r\n\r\n")
+            await proxy.wait_flows(1)
+            [flow] = proxy.store
+            assert flow.state is FlowState.COMPLETE
+            assert flow.response is not None and flow.response.status == 204
+
+    run(scenario())
+
+
+def test_a_body_after_a_1xx_is_502() -> None:
+    """A 1xx ends at its head (section 6.3 item 1): bytes that follow it
+    as a body are where the next answer's status line must be."""
+    answer = (
+        b"HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nhello"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood"
+    )
+
+    async def scenario() -> None:
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(_answering(answer)) as origin:
+                raw = await exchange(
+                    proxy.port,
+                    f"GET {origin.base}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(),
+                )
+                assert raw.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 502 ")
+                assert not raw.endswith(b"good")
+            await proxy.wait_flows(1)
+            [flow] = proxy.store
+            assert flow.state is FlowState.FAILED
+            assert flow.error is not None and flow.error.kind == "bad-response"
+
+    run(scenario())
+
+
 def test_upstream_reset_before_the_head_is_502() -> None:
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
