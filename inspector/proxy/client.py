@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 _NOT_STARTED = (h11.IDLE, h11.SEND_RESPONSE)
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 1024 * 1024
+HEAD_PREVIEW = 256
+"""Bytes of a refused head kept to show its request line."""
 
 
 class ClientConnection:
@@ -122,14 +124,21 @@ class ClientConnection:
         idle_limit = settings.request_head_timeout if first else settings.client_idle_timeout
         deadline = loop.time() + idle_limit
         received = 0
+        # The start of the head, for the refusal: h11 drops the lines it
+        # fails to parse, and bytes pipelined behind the last request (say,
+        # a body its framing did not announce, RFC 9112 section 6.3 item 6)
+        # are in h11's buffer before anything is read here.
+        start = b"" if first else h.trailing_data[0][:HEAD_PREVIEW]
         while True:
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError as exc:
                 if exc.error_status_hint == 431:
-                    self._refuse_head(431, "head-too-large", "request head larger than 64 KiB")
-                elif (received or h.trailing_data[0]) and not self.stream.at_eof:
-                    self._refuse_head(400, "bad-request", f"malformed request: {exc}")
+                    self._refuse_head(
+                        431, "head-too-large", "request head larger than 64 KiB", start
+                    )
+                elif (start or h.trailing_data[0]) and not self.stream.at_eof:
+                    self._refuse_head(400, "bad-request", f"malformed request: {exc}", start)
                 return None
             if isinstance(event, h11.Request):
                 return event, received
@@ -139,7 +148,10 @@ class ClientConnection:
                 pending = h.trailing_data[0]
                 if b"\n" not in pending[: MAX_REQUEST_LINE + 2]:
                     self._refuse_head(
-                        414, "uri-too-long", f"request line longer than {MAX_REQUEST_LINE} bytes"
+                        414,
+                        "uri-too-long",
+                        f"request line longer than {MAX_REQUEST_LINE} bytes",
+                        pending,
                     )
                     return None
             try:
@@ -148,11 +160,16 @@ class ClientConnection:
                 if received or h.trailing_data[0]:
                     limit = settings.request_head_timeout
                     self._refuse_head(
-                        408, "client-timeout", f"request head not complete within {limit:g} s"
+                        408,
+                        "client-timeout",
+                        f"request head not complete within {limit:g} s",
+                        h.trailing_data[0],
                     )
                 return None
             if data and not received and not first:
                 deadline = loop.time() + settings.request_head_timeout
+            if not start:
+                start = data[:HEAD_PREVIEW]
             received += len(data)
             h.receive_data(data)
 
@@ -401,11 +418,12 @@ class ClientConnection:
         flow.state = FlowState.FAILED
         self.ctx.sink.emit(FlowFailed(flow.id))
 
-    def _refuse_head(self, status: int, kind: str, message: str) -> None:
-        """Answer a head that could not be parsed at all, record it, and let
-        the caller close the connection."""
+    def _refuse_head(self, status: int, kind: str, message: str, start: bytes) -> None:
+        """Answer a head that could not be parsed at all (``start`` being
+        what arrived of it), record it, and let the caller close the
+        connection."""
         flow = self.ctx.store.new_flow(self.stream.peername)
-        flow.request = _partial_request(self.h11.trailing_data[0])
+        flow.request = _partial_request(start)
         flow.t_start = time.time()
         body = pages.error_body(message)
         flow.response = Response(

@@ -277,6 +277,33 @@ def test_transfer_encoding_in_an_http10_request_is_400_and_closed(headers: bytes
 # The rest of RFC 9112 section 6 as it bears on requests.
 
 
+def test_bytes_behind_a_request_without_framing_are_the_next_request() -> None:
+    """Section 6.3 item 6: a request with neither Content-Length nor
+    Transfer-Encoding has no body. What follows it is the next request,
+    here a malformed one: refused with its own flow, never forwarded."""
+
+    async def scenario() -> None:
+        async with Origin() as origin, running_proxy() as proxy:
+            raw = await exchange(
+                proxy.port,
+                f"POST {origin.base}/ HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                + b"a body nobody announced\r\n\r\n",
+            )
+            [received] = origin.requests
+            assert received.body == b""
+            [answer] = parse_responses(raw, ["POST"])
+            assert answer.status == 200
+            assert raw.count(b"HTTP/1.1 400 ") == 1
+            await proxy.wait_flows(2)
+            forwarded, refused = proxy.store
+            assert forwarded.state is FlowState.COMPLETE
+            assert refused.state is FlowState.FAILED
+            assert refused.error is not None and refused.error.kind == "bad-request"
+            assert refused.request.method == "a"
+
+    run(scenario())
+
+
 CONNECT_CONTENT = {
     "length": b"Content-Length: 5\r\n\r\nhello",
     "chunked": b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
