@@ -65,13 +65,22 @@ def check_framing(headers: Headers, http_version: bytes = b"1.1") -> None:
     - Content-Length together with Transfer-Encoding: "A server MAY reject a
       request that contains both Content-Length and Transfer-Encoding" and a
       proxy forwarding it lets the next hop pick the other one;
-    - several differing Content-Length values, or one that is not 1*DIGIT;
+    - several differing Content-Length values, or one that is not 1*DIGIT
+      (a list of one value repeated is that value, section 6.3 item 5);
+    - chunked applied twice: "A sender MUST NOT apply the chunked transfer
+      coding more than once to a message body" (section 6.1);
     - a Transfer-Encoding that is not ASCII or whose final coding is not
       chunked: "If a Transfer-Encoding header field is present in a request
       and the chunked transfer coding is not the final encoding, the
       message body length cannot be determined reliably; the server MUST
       respond with the 400 (Bad Request) status code and then close the
       connection."
+
+    Responses are checked too, each finding a 502. A response whose final
+    coding is not chunked would, by section 6.3, run until the server
+    closes; but the proxy sends no TE field upstream, so it accepted no
+    coding but chunked (RFC 9110 section 10.1.4), and h11 can frame no
+    other: such a response is refused rather than relayed.
     """
     content_length: bytes | None = None
     transfer_encoding: list[bytes] = []
@@ -99,6 +108,8 @@ def check_framing(headers: Headers, http_version: bytes = b"1.1") -> None:
             raise MessageRejected(400, f"Transfer-Encoding in an HTTP/{version} message")
         if content_length is not None:
             raise MessageRejected(400, "both Content-Length and Transfer-Encoding")
+        if transfer_encoding.count(b"chunked") > 1:
+            raise MessageRejected(400, "Transfer-Encoding applies chunked more than once")
         if transfer_encoding[-1] != b"chunked":
             raise MessageRejected(400, "Transfer-Encoding does not end in chunked")
         if len(transfer_encoding) > 1:

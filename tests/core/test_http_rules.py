@@ -31,6 +31,9 @@ from inspector.core.http_rules import (
         ([(b"transfer-encoding", b"chunked, gzip")], 400),
         ([(b"transfer-encoding", "chunkéd".encode())], 400),
         ([(b"transfer-encoding", b"gzip, chunked")], 501),
+        ([(b"transfer-encoding", b"chunked, chunked")], 400),
+        ([(b"transfer-encoding", b"chunked"), (b"transfer-encoding", b"chunked")], 400),
+        ([(b"transfer-encoding", b"chunked, gzip, chunked")], 400),
     ],
 )
 def test_check_framing_rejects(headers: list[tuple[bytes, bytes]], status: int) -> None:

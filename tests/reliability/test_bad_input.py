@@ -277,6 +277,32 @@ def test_transfer_encoding_in_an_http10_request_is_400_and_closed(headers: bytes
 # The rest of RFC 9112 section 6 as it bears on requests.
 
 
+@pytest.mark.parametrize(
+    "lengths",
+    [b"Content-Length: 5, 5\r\n", b"Content-Length: 5\r\nContent-Length: 5\r\n"],
+    ids=["list", "repeated"],
+)
+def test_one_content_length_repeated_is_forwarded_once(lengths: bytes) -> None:
+    """Section 6.3 item 5: a list of one valid value repeated is processed
+    with that single value, and the origin is told it once."""
+
+    async def scenario() -> None:
+        heads: list[bytes] = []
+        async with _head_recorder(heads) as origin, running_proxy() as proxy:
+            raw = await exchange(
+                proxy.port,
+                f"POST {origin.base}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".encode()
+                + lengths
+                + b"\r\nhello",
+            )
+            assert status_of(raw) == 200
+            [head] = heads
+            assert head.lower().count(b"content-length") == 1
+            assert b"Content-Length: 5\r\n" in head
+
+    run(scenario())
+
+
 def test_bytes_behind_a_request_without_framing_are_the_next_request() -> None:
     """Section 6.3 item 6: a request with neither Content-Length nor
     Transfer-Encoding has no body. What follows it is the next request,

@@ -49,6 +49,7 @@ BAD_LENGTHS = {
     "te-gzip-only": b"Transfer-Encoding: gzip\r\n",
     "te-chunked-then-gzip": b"Transfer-Encoding: chunked, gzip\r\n",
     "te-and-cl": b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+    "te-chunked-twice": b"Transfer-Encoding: chunked, chunked\r\n",
     "te-non-ascii": "Transfer-Encoding: chunkéd\r\n".encode("latin-1"),
     "space-before-colon": b"Content-Length : 5\r\n",
 }
@@ -69,6 +70,9 @@ def test_bad_response_framing_is_502_and_the_client_connection_survives(framing:
                 # the same client connection is served normally.
                 again = await client.request("GET", f"{origin.base}/good")
                 assert (again.status, again.body) == (200, b"good")
+                # "the proxy MUST close the connection to the server" (RFC
+                # 9112 section 6.3): the next request needed a new one.
+                assert origin.connections == 2
                 client.close()
             await proxy.wait_flows(2)
             bad_flow, good_flow = proxy.store
@@ -184,6 +188,70 @@ def test_stray_body_after_204_or_304_never_reaches_the_client(path: str, answer:
 
 
 @pytest.mark.parametrize(
+    "lengths",
+    [b"Content-Length: 4, 4\r\n", b"Content-Length: 4\r\nContent-Length: 4\r\n"],
+    ids=["list", "repeated"],
+)
+def test_one_content_length_repeated_is_relayed_once(lengths: bytes) -> None:
+    """Section 6.3 item 5: a list of one valid value repeated is processed
+    with that single value; the client is told it once."""
+
+    async def scenario() -> None:
+        answer = b"HTTP/1.1 200 OK\r\n" + lengths + b"\r\ngood"
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(_answering(answer)) as origin:
+                client = await proxy.client()
+                for _ in range(2):
+                    got = await client.request("GET", f"{origin.base}/")
+                    assert (got.status, got.body) == (200, b"good")
+                    lengths_sent = [v for k, v in got.headers if k.lower() == b"content-length"]
+                    assert lengths_sent == [b"4"]
+                assert origin.connections == 1
+                client.close()
+            await proxy.wait_flows(2)
+            assert all(f.state is FlowState.COMPLETE for f in proxy.store)
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ],
+    ids=["length", "chunked"],
+)
+def test_an_answer_to_head_ends_at_its_head_whatever_it_says(answer: bytes) -> None:
+    """Section 6.3 item 1; a HEAD answer may carry the Content-Length or
+    Transfer-Encoding a GET would have had (sections 6.1 and 6.2), and
+    the connection stays usable."""
+
+    async def scenario() -> None:
+        async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                writer.write(GOOD if head.startswith(b"GET /good ") else answer)
+                await writer.drain()
+
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(script) as origin:
+                client = await proxy.client()
+                head = await client.request("HEAD", f"{origin.base}/")
+                assert (head.status, head.body) == (200, b"")
+                field = answer.split(b"\r\n")[1].split(b": ")
+                assert head.header(field[0]) == field[1]
+                good = await client.request("GET", f"{origin.base}/good")
+                assert (good.status, good.body) == (200, b"good")
+                assert origin.connections == 1
+                client.close()
+            await proxy.wait_flows(2)
+            assert all(f.state is FlowState.COMPLETE for f in proxy.store)
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
     "field",
     [b"Content-Length: 0\r\n", b"Transfer-Encoding: chunked\r\n"],
     ids=["length", "chunked"],
@@ -241,6 +309,49 @@ def test_a_body_after_a_1xx_is_502() -> None:
             [flow] = proxy.store
             assert flow.state is FlowState.FAILED
             assert flow.error is not None and flow.error.kind == "bad-response"
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+@pytest.mark.parametrize("framing", ["chunked", "close"])
+def test_the_answer_is_framed_for_the_client_version(framing: str, version: str) -> None:
+    """A response without a length runs until the server closes (section
+    6.3 item 7) and is relayed whole; an HTTP/1.0 client is never sent
+    Transfer-Encoding (section 6.1), so it gets the body up to the close."""
+    if framing == "chunked":
+        answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    else:
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello"
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        if framing == "close":
+            writer.close()
+        await until_peer_closes(reader)
+
+    async def scenario() -> None:
+        async with running_proxy() as proxy, leak_check(proxy):
+            async with RawOrigin(script) as origin:
+                raw = await exchange(
+                    proxy.port,
+                    f"GET {origin.base}/ HTTP/{version}\r\nHost: x\r\n"
+                    "Connection: close\r\n\r\n".encode(),
+                )
+                head, _, body = raw.partition(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 200 ")
+                if version == "1.0":
+                    assert b"Transfer-Encoding" not in head
+                    assert body == b"hello"
+                else:
+                    assert b"Transfer-Encoding: chunked" in head
+                    assert body == b"5\r\nhello\r\n0\r\n\r\n"
+            await proxy.wait_flows(1)
+            [flow] = proxy.store
+            assert flow.state is FlowState.COMPLETE
+            assert flow.response is not None and flow.response.body == b"hello"
 
     run(scenario())
 
