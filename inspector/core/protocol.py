@@ -46,6 +46,12 @@ def encode(message: Message) -> bytes:
     return _HEADER.pack(len(payload)) + payload
 
 
+def _refuse_ext(code: int, data: bytes) -> Any:
+    # max_ext_len=0 refuses every extension with data; this refuses the
+    # empty ones too, which would otherwise come out as ExtType values.
+    raise ValueError(f"extension type {code} is not allowed")
+
+
 def decode(payload: bytes) -> Message:
     """The message in one frame's payload; ProtocolError when it is not one."""
     try:
@@ -55,6 +61,7 @@ def decode(payload: bytes) -> Message:
             use_list=False,
             strict_map_key=True,
             max_ext_len=0,
+            ext_hook=_refuse_ext,
         )
     except (ValueError, msgpack.UnpackException, TypeError) as exc:
         raise ProtocolError(f"undecodable frame: {exc}") from None
