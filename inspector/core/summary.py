@@ -47,6 +47,9 @@ FLAG_BODIES_DROPPED = 1
 FLAG_TUNNEL = 2
 FLAG_HAS_RESPONSE = 4
 
+_INT64 = range(-(2**63), 2**63)
+"""What the window's mirror keeps sizes and tunnel ids in."""
+
 STATES = (FlowState.PENDING, FlowState.STREAMING, FlowState.COMPLETE, FlowState.FAILED)
 STATE_CODES = {state: code for code, state in enumerate(STATES)}
 
@@ -112,7 +115,9 @@ def check_row(row: Any) -> bool:
         and type(row[STATUS]) is int
         and isinstance(row[CONTENT_TYPE], str)
         and type(row[REQ_SIZE]) is int
+        and row[REQ_SIZE] in _INT64
         and type(row[SIZE]) is int
+        and row[SIZE] in _INT64
         and isinstance(row[DURATION], float | int)
         and type(row[STATE]) is int
         and 0 <= row[STATE] < len(STATES)
@@ -122,6 +127,7 @@ def check_row(row: Any) -> bool:
         and isinstance(row[TUNNEL_MODE], str)
         and type(row[INNER]) is int
         and type(row[TUNNEL_ID]) is int
+        and row[TUNNEL_ID] in _INT64
     )
 
 
