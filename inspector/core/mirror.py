@@ -282,7 +282,7 @@ class RowMirror:
         """Drop every row with an id up to ``flow_id`` (the engine dropped
         those flows, or cleared them)."""
         stop = min(flow_id - self._base, len(self._state))
-        if stop <= self._front:
+        if stop <= self._front and flow_id <= self.last_id:
             return
         if stop >= len(self._state):
             # Everything goes: start over past it, as the store does.
