@@ -282,7 +282,8 @@ def critical_to_wire(event: Event) -> dict[str, Any]:
 
 def critical_from_wire(value: Any) -> CriticalEvent:
     _check(isinstance(value, dict), "event")
-    cls = CRITICAL_EVENTS.get(value.get("kind", ""))
+    kind = value.get("kind")
+    cls = CRITICAL_EVENTS.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ProtocolError(f"unknown event {value.get('kind')!r}")
     kwargs = {}
