@@ -1,15 +1,25 @@
 """The soak: minutes of steady mixed traffic through the desktop app, offscreen,
-watching that memory, descriptors and tasks level off.
+watching that memory, descriptors and tasks level off in both its processes.
 
 The app runs in a subprocess (``QT_QPA_PLATFORM=offscreen``, a throwaway
 ``--confdir``, ``--listen 127.0.0.1:0``, ``--upstream-ca`` for the local TLS
 origin), built exactly as ``inspector`` builds it, with a probe added on the
-GUI thread (``--app`` mode of this module). Once a second the probe prints one
-``soak-sample {json}`` line: RSS, open descriptors, threads, tasks on the GUI
-loop and on the engine loop (counted on the engine loop, through
-``host.submit`` with a timeout), the lateness of a 100 ms timer on each loop
-(loop lag), flows in the store, table rows, relay depth, and the store's body
-counters (``body_bytes``, ``bodies_dropped``) when the store has them.
+GUI thread (``--app`` mode of this module). The app runs its engine in a
+child process of its own (the default layout; ``--engine thread|qasync``
+after ``--`` is measured too, with the two processes' figures then one).
+Once a second the probe prints one ``soak-sample {json}`` line with both:
+
+- the GUI process, read in place: RSS, open descriptors, threads, CPU,
+  tasks on its qasync loop, and the lateness of a 100 ms timer on it (GUI
+  loop lag); table rows;
+- the engine process, through the protocol (``diagnostics``, as a script
+  would ask it, with a timeout of ``ENGINE_TIMEOUT``: an engine that does
+  not answer in time counts as not answering): its RSS, descriptors,
+  threads, CPU, tasks on its loop, the lateness of its own 100 ms timer
+  since the last sample (engine loop lag), the relay's depth, and the
+  store's counters (flows held, last id, flows dropped, body bytes held,
+  bodies dropped);
+- the two together: RSS, descriptors, threads and CPU summed.
 
 The driver (this process) serves an HTTP and an HTTPS origin on 127.0.0.1
 and sends paced traffic through the proxy, about 200 requests a second:
@@ -19,50 +29,62 @@ CONNECT with TLS checked against the app's CA; 3 large downloads a second
 (1-4 MiB, every 16th 16 MiB); and 2 faults a second (a download the client
 cancels, a body the origin cuts short). After the traffic it closes
 everything, origins included, waits for the app to let go of its
-connections (the drain), asks the probe for a final count and quits the app.
+connections (the drain), asks the probe for a final count (the engine's
+census of every flow it holds, ``diagnostics`` with ``census``) and quits
+the app.
 
 The body memory limit is set small (32 MiB) unless the warm-up alone brings
 twice the app's default in bodies (10 minutes at the default rates), so that
 the cap is full, and dropping, before the windows below are compared.
 Likewise the flow cap (``--max-flows``) is set so that the traffic reaches
 it in the first half of the warm-up: from then on every new flow drops the
-oldest, the flow count is level, and so must memory be.
+oldest, in the engine's store and in the window's row mirror alike, the
+flow count is level, and so must memory be.
 
 Level-off criteria (``evaluate``), on the traffic phase split into warm-up
 (the first quarter), a middle window and a late window (halves of the rest),
 each compared by medians, not maxima, so that a large download in flight at
-the wrong moment does not decide the verdict:
+the wrong moment does not decide the verdict (samples in which the engine
+did not answer are left out of the engine's figures):
 
-- Memory: RSS less the bodies the store counts may grow from the middle to
-  the late window by ``RSS_SLACK`` + ``RSS_PER_FLOW`` per flow added. At
-  the flow cap no flow is added, so only the slack is allowed; below it
-  (``--max-flows`` raised, or ``app`` for the app's default) every flow's
-  metadata stays and RSS rises with the flow count: measured here 1.3 KiB a
-  flow over 10 minutes, 4-6 KiB a flow in the first minute while the
-  allocator settles; 6 KiB a flow and 16 MiB of slack (up to 12 MiB was
-  seen between the medians in 30 s runs) leave room for noise yet fail a
-  leak of 16 KiB a request in 30 s, finer ones over 10 minutes. Uncounted
-  bodies (this traffic brings about 8 MiB a second) fail at once.
+- Memory: the RSS of both processes together less the bodies the engine's
+  store counts may grow from the middle to the late window by
+  ``RSS_SLACK`` + ``RSS_PER_FLOW`` per flow added. At the flow cap no flow
+  is added, so only the slack is allowed; below it (``--max-flows``
+  raised, or ``app`` for the app's default) every flow's metadata stays,
+  in the engine and as a row in the window, and RSS rises with the flow
+  count: measured 1.3 KiB a flow over 10 minutes in one process, 4-6 KiB a
+  flow in the first minute while the allocator settles; 6 KiB a flow and
+  16 MiB of slack (up to 12 MiB was seen between the medians in 30 s runs,
+  both processes together) leave room for noise yet fail a leak of 16 KiB
+  a request in 30 s, in either process, finer ones over 10 minutes.
+  Uncounted bodies (this traffic brings about 8 MiB a second) fail at once.
+  Each process's share is reported beside the sum.
 - Flows: past the cap the store holds exactly the cap, every flow made is
   held or counted in ``flows_dropped``, and the table shows as many rows
   as the store holds.
-- Bodies: those held (the store's ``body_bytes`` when it counts them,
-  otherwise the sum over all flows at the end) stay within the body memory
-  limit plus one large body; and once more than twice the limit went by,
-  ``bodies_dropped`` must be above zero: dropping is counted, never silent.
-- Descriptors, engine tasks and threads: median(late) - median(middle)
-  within a small band (16, 16 and 8: they follow the number of open
-  connections, about 20 here); and after the drain, descriptors and engine
-  tasks are back within 4 of the idle baseline. A leak of one descriptor or
-  task per 100 requests already fails both.
+- Bodies: those held (the store's ``body_bytes``) stay within the body
+  memory limit plus one large body; and once more than twice the limit
+  went by, ``bodies_dropped`` must be above zero: dropping is counted,
+  never silent.
+- Descriptors, tasks and threads, each process on its own (the engine's
+  follow the open connections, about 20 here; the window's should not move
+  at all): median(late) - median(middle) within a small band (16
+  descriptors, 16 tasks, 8 threads); and after the drain, the engine's
+  descriptors and tasks and the window's descriptors are back within 4 of
+  the idle baseline. A leak of one descriptor or task per 100 requests in
+  either process already fails both (about 2,000 requests go by between
+  the middle and late medians of a 30 s run).
 - Traffic: at least half the target rate got through and under 1 % failed,
   so a quiet run cannot pass by accident; the app exits 0 with no traceback.
 - Loop lag: p99 of the GUI and engine timers' lateness reported, and only
   a frozen loop fails (p99 over a second, or the engine not answering the
-  probe within 2 s in more than 1 % of the samples).
+  probe within ``ENGINE_TIMEOUT`` in more than 1 % of the samples).
 
-``--patch MODULE`` has the app call ``MODULE.apply()`` first: a way to plant
-a leak and see the soak fail, or to measure a change.
+``--patch MODULE`` has the app call ``MODULE.apply()`` first, in the
+window's process and in the engine's (started through
+``tests/bench/engine_wrapper.py``): a way to plant a leak and see the soak
+fail, or to measure a change.
 
 Run as ``python -m tests.soak.soak --seconds N [--json PATH]``; it prints a
 table every few seconds and a verdict line, and exits 1 when a check fails.
@@ -98,7 +120,8 @@ from inspector.core.settings import ProxySettings
 from tests.proxy.harness import Origin, Received, Reply
 
 if TYPE_CHECKING:
-    from inspector.app import DesktopApp, Options
+    from inspector.app import DesktopApp
+    from inspector.options import Options
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -108,7 +131,7 @@ SAMPLE_SECONDS = 1.0
 LAG_TICK = 0.1
 """Interval of the timers whose lateness is the loop lag."""
 ENGINE_TIMEOUT = 2.0
-"""How long the probe waits for the engine loop to count its tasks."""
+"""How long the probe waits for the engine's diagnostics."""
 
 WARMUP_FRACTION = 0.25
 RSS_SLACK = 16 * MiB
@@ -156,7 +179,8 @@ def _say(name: str, payload: object) -> None:
 
 
 class _Probe:
-    """Samples the app once a second and answers the driver's commands
+    """Samples the app once a second, the GUI process in place and the
+    engine through the protocol, and answers the driver's commands
     (``final``, ``quit``; end of input quits too)."""
 
     def __init__(self, app: DesktopApp) -> None:
@@ -164,18 +188,20 @@ class _Probe:
 
         self.app = app
         self._gui_lag: list[float] = []
-        self._engine_lag: list[float] = []
         self._last_tick = 0.0
         self._timer = QTimer(app.window)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(round(LAG_TICK * 1000))
         self._timer.timeout.connect(self._tick)
         self._loop = asyncio.get_running_loop()
+        self._shared = False
+        """The engine runs in this process (``--engine thread|qasync``)."""
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        engine = await self._engine(ENGINE_TIMEOUT * 5) or {}
+        self._shared = engine.get("pid") == os.getpid()
         self._last_tick = time.perf_counter()
         self._timer.start()
-        self._engine_ticker = self.app.host.submit(self._tick_engine())
         self.app.tasks.spawn(self._sample_forever(), "The soak probe")
         threading.Thread(target=self._read_commands, name="soak-commands", daemon=True).start()
         proxy = self.app.settings.proxy
@@ -183,11 +209,13 @@ class _Probe:
             "soak-config",
             {
                 "pid": os.getpid(),
+                "engine_pid": engine.get("pid"),
+                "engine": self.app.options.engine,
                 "body_capture_limit": proxy.body_capture_limit,
-                "body_memory_limit": getattr(proxy, "body_memory_limit", None),
-                "max_flows": getattr(self.app.store, "max_flows", None),
-                "store_counts_bodies": hasattr(self.app.store, "body_bytes"),
-                "store_counts_drops": hasattr(self.app.store, "bodies_dropped"),
+                "body_memory_limit": proxy.body_memory_limit,
+                "max_flows": engine.get("max_flows"),
+                "store_counts_bodies": "body_bytes" in engine,
+                "store_counts_drops": "bodies_dropped" in engine,
             },
         )
 
@@ -196,11 +224,16 @@ class _Probe:
         self._gui_lag.append(max(0.0, now - self._last_tick - LAG_TICK))
         self._last_tick = now
 
-    async def _tick_engine(self) -> None:
-        while True:
-            started = time.perf_counter()
-            await asyncio.sleep(LAG_TICK)
-            self._engine_lag.append(max(0.0, time.perf_counter() - started - LAG_TICK))
+    async def _engine(self, timeout: float, **args: Any) -> dict[str, Any] | None:
+        """The engine's diagnostics, or None when it does not answer in time."""
+        from inspector.link.channel import ChannelClosed
+        from inspector.link.client import EngineError
+
+        try:
+            result = await asyncio.wait_for(self.app.link.request("diagnostics", **args), timeout)
+        except (TimeoutError, ChannelClosed, EngineError):
+            return None
+        return dict(result)
 
     async def _sample_forever(self) -> None:
         next_at = time.monotonic()
@@ -211,67 +244,64 @@ class _Probe:
 
     async def sample(self) -> dict[str, Any]:
         started = time.perf_counter()
-        try:
-            future = self.app.host.submit(_count_tasks())
-            engine_tasks = await asyncio.wait_for(asyncio.wrap_future(future), ENGINE_TIMEOUT)
-        except TimeoutError:
-            engine_tasks = -1
+        engine = await self._engine(ENGINE_TIMEOUT)
         engine_rtt = time.perf_counter() - started
         gui_lag, self._gui_lag = self._gui_lag, []
-        engine_lag, self._engine_lag = self._engine_lag, []
-        store = self.app.store
-        return {
+        gui = _process_figures()
+        sample: dict[str, Any] = {
             "mono": time.monotonic(),
-            "rss": _rss(),
-            "rss_anon": _status_kib("RssAnon") * KiB,
-            "cpu": round(sum(os.times()[:2]), 3),
-            "fds": len(os.listdir("/proc/self/fd")),
-            "threads": len(os.listdir("/proc/self/task")),
+            **{f"gui_{key}": value for key, value in gui.items()},
             "gui_tasks": len(asyncio.all_tasks(self._loop)),
-            "engine_tasks": engine_tasks,
-            "engine_rtt_ms": round(engine_rtt * 1e3, 2),
             "gui_lag_ms": [round(lag * 1e3, 1) for lag in gui_lag],
-            "engine_lag_ms": [round(lag * 1e3, 1) for lag in engine_lag],
-            "flows": len(store),
-            "last_id": store.last_id,
             "rows": self.app.window.model.rowCount(),
-            "relay_depth": self.app.relay.snapshot().depth,
-            "body_bytes": getattr(store, "body_bytes", None),
-            "bodies_dropped": getattr(store, "bodies_dropped", None),
-            "flows_dropped": getattr(store, "flows_dropped", None),
+            "engine_ok": engine is not None,
+            "engine_rtt_ms": round(engine_rtt * 1e3, 2),
         }
+        if engine is None:
+            # Not answering counts under loop lag; its figures are unknown.
+            sample.update({key: None for key in ENGINE_KEYS})
+            sample.update(engine_tasks=-1, engine_lag_ms=[])
+            sample.update({key: None for key in SUMMED})
+            return sample
+        sample.update(
+            {
+                **{f"engine_{key}": engine.get(key) for key in PROCESS_KEYS},
+                "engine_tasks": engine["tasks"],
+                "engine_lag_ms": engine["loop_lag_ms"],
+                "relay_depth": engine["relay_depth"],
+                **{key: engine[key] for key in STORE_KEYS},
+            }
+        )
+        for key in SUMMED:
+            mine, theirs = sample[f"gui_{key}"], sample[f"engine_{key}"]
+            sample[key] = mine if self._shared or theirs is None else mine + theirs
+        return sample
 
-    def final(self) -> dict[str, Any]:
-        """Counts over every flow. Bodies are summed only when the store does
-        not count them itself: a store that moved bodies to disk might read
-        them back if asked."""
-        store = self.app.store
-        states: Counter[str] = Counter()
-        errors: Counter[str] = Counter()
-        scan_bodies = not hasattr(store, "body_bytes")
-        held = with_body = 0
-        for flow in store:
-            states[flow.state.value] += 1
-            if flow.error is not None:
-                errors[flow.error.kind] += 1
-            if scan_bodies:
-                size = len(flow.request.body)
-                if flow.response is not None:
-                    size += len(flow.response.body)
-                held += size
-                with_body += size > 0
+    async def final(self) -> dict[str, Any]:
+        """The engine's census of every flow it holds, its counters, and
+        both processes' memory; the window's rows and its commonest objects."""
+        engine = await self._engine(60.0, census=True)
+        gui_rss = _rss()
+        objects = _object_counts()
+        if engine is None:
+            return {"engine": "did not answer", "rows": self.app.window.model.rowCount()}
+        census = engine["census"]
+        engine_rss = 0 if self._shared else engine["rss"]
         return {
-            "flows": len(store),
-            "states": dict(states),
-            "errors": dict(errors.most_common(10)),
-            "bodies_held": getattr(store, "body_bytes", held),
-            "flows_with_body": with_body if scan_bodies else None,
-            "bodies_dropped": getattr(store, "bodies_dropped", None),
-            "flows_dropped": getattr(store, "flows_dropped", None),
-            "last_id": store.last_id,
+            "flows": engine["flows"],
+            "states": census["states"],
+            "errors": census["errors"],
+            "bodies_held": engine["body_bytes"],
+            "bodies_scanned": census["bodies_held"],
+            "bodies_dropped": engine["bodies_dropped"],
+            "flows_dropped": engine["flows_dropped"],
+            "last_id": engine["last_id"],
             "rows": self.app.window.model.rowCount(),
-            "rss": _rss(),
-            "objects": _object_counts(),
+            "mirror_rows": len(self.app.mirror),
+            "rss": gui_rss + engine_rss,
+            "gui_rss": gui_rss,
+            "engine_rss": engine_rss,
+            "gui_objects": objects,
         }
 
     def _read_commands(self) -> None:
@@ -285,9 +315,32 @@ class _Probe:
 
     def _command(self, command: str) -> None:
         if command == "final":
-            _say("soak-final", self.final())
+            self.app.tasks.spawn(self._final(), "The soak's final count")
         elif command == "quit":
             self.app.quit(0)
+
+    async def _final(self) -> None:
+        _say("soak-final", await self.final())
+
+
+PROCESS_KEYS = ("rss", "rss_anon", "cpu", "fds", "threads")
+"""What each process reports of itself (the engine in ``diagnostics``)."""
+SUMMED = ("rss", "rss_anon", "cpu", "fds", "threads")
+"""Figures also given for both processes together."""
+STORE_KEYS = ("flows", "last_id", "flows_dropped", "bodies_dropped", "body_bytes", "max_flows")
+ENGINE_KEYS = (*(f"engine_{key}" for key in PROCESS_KEYS), "relay_depth", *STORE_KEYS)
+
+
+def _process_figures() -> dict[str, Any]:
+    """This process's memory, descriptors, threads and CPU seconds, as the
+    engine reports its own."""
+    return {
+        "rss": _rss(),
+        "rss_anon": _status_kib("RssAnon") * KiB,
+        "cpu": round(sum(os.times()[:2]), 3),
+        "fds": len(os.listdir("/proc/self/fd")),
+        "threads": len(os.listdir("/proc/self/task")),
+    }
 
 
 def _object_counts(top: int = 15) -> dict[str, int]:
@@ -300,10 +353,6 @@ def _object_counts(top: int = 15) -> dict[str, int]:
     gc.unfreeze()
     counts = Counter(type(obj).__name__ for obj in gc.get_objects())
     return dict(counts.most_common(top))
-
-
-async def _count_tasks() -> int:
-    return len(asyncio.all_tasks()) - 1
 
 
 def _rss() -> int:
@@ -328,6 +377,7 @@ def app_main(argv: list[str]) -> int:
 
     from inspector import app as app_module
     from inspector import cli
+    from tests.bench import engine_wrapper
 
     split = argv.index("--") if "--" in argv else len(argv)
     parser = argparse.ArgumentParser(prog="tests.soak.soak --app")
@@ -337,11 +387,13 @@ def app_main(argv: list[str]) -> int:
     ours = parser.parse_args(argv[:split])
     for name in ours.patch:
         importlib.import_module(name).apply()
+    if ours.patch:
+        engine_wrapper.use(ours.patch)
     logging.basicConfig(
         level=logging.WARNING, format="inspector: %(levelname)s %(name)s: %(message)s"
     )
     args = cli.build_parser().parse_args(argv[split + 1 :])
-    options = app_module.options_from(args, listen_given=args.listen is not None)
+    options = cli.options_from(args, listen_given=args.listen is not None)
     _apply_limits(options, ours.body_memory_limit, ours.body_capture_limit)
     base = app_module.DesktopApp
 
@@ -350,7 +402,7 @@ def app_main(argv: list[str]) -> int:
             async def when_ready() -> None:
                 await self.ready.wait()
                 self.probe = _Probe(self)
-                self.probe.start()
+                await self.probe.start()
 
             self.tasks.spawn(when_ready(), "Starting the soak probe")
             return await super().main()
@@ -364,9 +416,8 @@ def _apply_limits(options: Options, memory_limit: int | None, capture_limit: int
     proxy = options.settings.proxy
     if capture_limit is not None:
         proxy.body_capture_limit = capture_limit
-    name = "body_memory_limit"
-    if memory_limit is not None and name in {f.name for f in dataclasses.fields(proxy)}:
-        setattr(proxy, name, memory_limit)
+    if memory_limit is not None:
+        proxy.body_memory_limit = memory_limit
 
 
 # The traffic: origins, clients and paced workers, in the driver's process.
@@ -844,26 +895,35 @@ class Soak:
     def _print_row(self, sample: dict[str, Any]) -> None:
         if self._row_prev is None:
             self.print(
-                f"{'t s':>6} {'phase':>7} {'req/s':>6} {'err':>4} {'flows':>7} {'RSS MiB':>8}"
-                f" {'anon':>6} {'fds':>5} {'thr':>4} {'tasks g/e':>10} {'GUI lag p99/max ms':>19}"
-                f" {'eng lag max':>11} {'body MiB':>9} {'dropped':>8} {'cpu %':>6}"
+                f"{'t s':>6} {'phase':>7} {'req/s':>6} {'err':>4} {'flows':>7} {'rows':>7}"
+                f" {'RSS MiB gui+eng':>16} {'fds g/e':>9} {'thr g/e':>7} {'tasks g/e':>10}"
+                f" {'GUI lag p99/max ms':>19} {'eng lag max':>11} {'body MiB':>9}"
+                f" {'dropped':>8} {'cpu %':>6}"
             )
         prev = self._row_prev or {"mono": self.t0, "ok": 0, "cpu": self._idle_cpu}
         elapsed = max(sample["mono"] - prev["mono"], 1e-9)
         rate = (sample["ok"] - prev["ok"]) / elapsed
-        cpu = (sample["cpu"] - prev["cpu"]) / elapsed * 100
+        cpu = (
+            f"{(sample['cpu'] - prev['cpu']) / elapsed * 100:6.0f}"
+            if sample["cpu"] is not None and prev["cpu"] is not None
+            else f"{'?':>6}"
+        )
         gui, engine = self._row_lags
-        body = sample["body_bytes"]
-        dropped = sample["bodies_dropped"]
+
+        def shown(key: str, scale: float = 1.0, spec: str = ".0f") -> str:
+            value = sample.get(key)
+            return "?" if value is None or value < 0 else f"{value / scale:{spec}}"
+
+        memory = f"{shown('gui_rss', MiB)}+{shown('engine_rss', MiB)}"
         self.print(
             f"{sample['t']:6.0f} {sample['phase']:>7} {rate:6.0f} {sample['errors']:4d}"
-            f" {sample['flows']:7d} {sample['rss'] / MiB:8.1f} {sample['rss_anon'] / MiB:6.1f}"
-            f" {sample['fds']:5d} {sample['threads']:4d}"
+            f" {shown('flows'):>7} {sample['rows']:7d} {memory:>16}"
+            f" {shown('gui_fds') + '/' + shown('engine_fds'):>9}"
+            f" {shown('gui_threads') + '/' + shown('engine_threads'):>7}"
             f" {sample['gui_tasks']:>4}/{sample['engine_tasks']:<5}"
             f" {_pct(gui, 0.99):9.1f}/{max(gui, default=0):<9.1f}"
             f" {max(engine, default=0):11.1f}"
-            f" {'-' if body is None else f'{body / MiB:.1f}':>9}"
-            f" {'-' if dropped is None else dropped:>8} {cpu:6.0f}"
+            f" {shown('body_bytes', MiB, '.1f'):>9} {shown('bodies_dropped'):>8} {cpu}"
         )
         self._row_prev = sample
         self._row_lags = ([], [])
@@ -954,7 +1014,7 @@ class Soak:
         self.phase = "idle"
         self.t0 = time.monotonic()
         await asyncio.sleep(config.idle)
-        baseline = dict(self.samples[-1])
+        baseline = await self._answered(app)
         self._idle_cpu = baseline["cpu"]
 
         self.phase = "traffic"
@@ -967,7 +1027,7 @@ class Soak:
             if not app.alive:
                 self.stopped_early = "the app exited during the traffic"
                 break
-            if self.samples[-1]["rss"] > ceiling:
+            if (self.samples[-1]["rss"] or 0) > ceiling:
                 self.stopped_early = f"RSS went over the ceiling of {ceiling / MiB:.0f} MiB"
                 break
         seconds = time.monotonic() - self.t0
@@ -986,9 +1046,19 @@ class Soak:
         self.phase = "quit"
         return baseline, seconds, drain
 
+    async def _answered(self, app: _AppProcess) -> dict[str, Any]:
+        """The latest sample in which the engine answered (waiting for the
+        next ones a little if need be)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and app.alive:
+            if self.samples[-1]["engine_ok"]:
+                break
+            await asyncio.sleep(0.2)
+        return dict(self.samples[-1])
+
     async def _drain(self, app: _AppProcess, baseline: dict[str, Any]) -> dict[str, Any]:
-        """Wait until descriptors and engine tasks are back near the idle
-        baseline (or the timeout); return the last sample and how long."""
+        """Wait until descriptors and tasks are back near the idle baseline
+        (or the timeout); return the last sample and how long."""
         started = time.monotonic()
         seen = len(self.samples)
         while time.monotonic() - started < DRAIN_TIMEOUT and app.alive:
@@ -998,9 +1068,9 @@ class Soak:
         last = self.samples[-1]
         return {
             "seconds": round(time.monotonic() - started, 1),
-            "fds": last["fds"],
-            "engine_tasks": last["engine_tasks"],
-            "threads": last["threads"],
+            **{key: last[key] for key in DRAIN_KEYS},
+            "gui_threads": last["gui_threads"],
+            "engine_threads": last["engine_threads"],
             "rss": last["rss"],
             "drained": _drained(last, baseline),
         }
@@ -1036,10 +1106,15 @@ def max_flows_for(config: SoakConfig) -> int | None:
     return max(MIN_MAX_FLOWS, int(config.rate * config.seconds * WARMUP_FRACTION / 2))
 
 
+DRAIN_KEYS = {"engine_fds": DRAIN_FD_SLACK, "gui_fds": DRAIN_FD_SLACK}
+DRAIN_KEYS["engine_tasks"] = DRAIN_TASK_SLACK
+"""What must be back near the idle baseline after the drain, and how near."""
+
+
 def _drained(sample: dict[str, Any], baseline: dict[str, Any]) -> bool:
-    return (
-        sample["fds"] <= baseline["fds"] + DRAIN_FD_SLACK
-        and 0 <= sample["engine_tasks"] <= baseline["engine_tasks"] + DRAIN_TASK_SLACK
+    return all(
+        sample[key] is not None and 0 <= sample[key] <= baseline[key] + slack
+        for key, slack in DRAIN_KEYS.items()
     )
 
 
@@ -1085,6 +1160,17 @@ def _flows_capped(final: dict[str, Any] | None, app_config: dict[str, Any]) -> C
     )
 
 
+STABLE = (
+    ("engine_fds", FD_SLACK),
+    ("gui_fds", FD_SLACK),
+    ("engine_tasks", TASK_SLACK),
+    ("gui_tasks", TASK_SLACK),
+    ("engine_threads", THREAD_SLACK),
+    ("gui_threads", THREAD_SLACK),
+)
+"""Per process: what must stay level between the middle and late windows."""
+
+
 def evaluate(
     samples: list[dict[str, Any]],
     baseline: dict[str, Any],
@@ -1100,19 +1186,18 @@ def evaluate(
     during = [s for s in samples if s["phase"] == "traffic"]
     warm = seconds * WARMUP_FRACTION
     split = warm + (seconds - warm) / 2
-    middle = [s for s in during if warm <= s["t"] < split]
-    late = [s for s in during if s["t"] >= split]
+    middle = [s for s in during if warm <= s["t"] < split and s.get("engine_ok", True)]
+    late = [s for s in during if s["t"] >= split and s.get("engine_ok", True)]
     checks: list[Check] = []
     if len(middle) < 2 or len(late) < 2:
         return [Check("samples", False, f"too few samples ({len(middle)} + {len(late)})")]
 
     def med(window: list[dict[str, Any]], key: str) -> float:
-        """Median of ``key``, skipping -1 (the engine did not answer in time,
-        which counts under loop lag)."""
-        return statistics.median([s[key] for s in window if s[key] >= 0] or [0])
+        return statistics.median([s[key] for s in window if s[key] is not None and s[key] >= 0])
 
     def other(sample: dict[str, Any]) -> int:
-        """RSS less the bodies the store counts (those have their own check)."""
+        """Both processes' RSS less the bodies the store counts (those have
+        their own check)."""
         return int(sample["rss"] - (sample["body_bytes"] or 0))
 
     ok, errors, _ = traffic.totals()
@@ -1131,14 +1216,22 @@ def evaluate(
     growth = statistics.median(map(other, late)) - statistics.median(map(other, middle))
     allowed = RSS_SLACK + RSS_PER_FLOW * max(flows, 0)
     slope = _slope([s["flows"] for s in middle + late], [other(s) for s in middle + late])
+    shares = [
+        f"{name} {(med(late, key) - med(middle, key)) / MiB:+.1f} MiB"
+        for name, key in (("GUI", "gui_rss"), ("engine", "engine_rss"))
+        if all(key in s for s in middle + late)
+    ]
+    peak = max(s["rss"] for s in during if s["rss"] is not None)
     checks.append(
         Check(
             "rss levels off",
             growth <= allowed,
-            f"median RSS less counted bodies, late - middle: {growth / MiB:+.1f} MiB for "
-            f"{flows:+.0f} flows, allowed {allowed / MiB:.1f} MiB ({RSS_SLACK / MiB:.0f} MiB + "
+            f"median RSS of both processes less counted bodies, late - middle: "
+            f"{growth / MiB:+.1f} MiB for {flows:+.0f} flows"
+            + (f" ({', '.join(shares)} of RSS)" if shares else "")
+            + f", allowed {allowed / MiB:.1f} MiB ({RSS_SLACK / MiB:.0f} MiB + "
             f"{RSS_PER_FLOW / KiB:.0f} KiB/flow); slope {slope / KiB:.1f} KiB/flow; "
-            f"RSS max {max(s['rss'] for s in during) / MiB:.0f} MiB",
+            f"RSS max {peak / MiB:.0f} MiB",
         )
     )
 
@@ -1149,19 +1242,18 @@ def evaluate(
         checks.append(Check("bodies bounded", None, "no body memory limit to check against"))
     else:
         worst = max([*counted, held or 0])
-        source = "the store's body_bytes" if counted else "bodies held by flows at the end"
         checks.append(
             Check(
                 "bodies bounded",
                 worst <= limit + BODY_SLACK,
-                f"{source}: at most {worst / MiB:.1f} MiB, limit {limit / MiB:.0f} MiB"
-                + ("" if app_config.get("body_memory_limit") else " (the app has no such setting)"),
+                f"the store's body_bytes: at most {worst / MiB:.1f} MiB, "
+                f"limit {limit / MiB:.0f} MiB",
             )
         )
     dropped = (final or {}).get("bodies_dropped")
     moved = sum(s.bytes_in + s.bytes_out for s in traffic.stats.values())
     if dropped is None:
-        checks.append(Check("drops counted", None, "the store has no bodies_dropped counter"))
+        checks.append(Check("drops counted", None, "no final count from the engine"))
     elif limit is None or moved <= 2 * limit:
         checks.append(Check("drops counted", None, "too few bodies to fill the limit twice"))
     else:
@@ -1175,29 +1267,31 @@ def evaluate(
 
     checks.append(_flows_capped(final, app_config))
 
-    for key, slack in (("fds", FD_SLACK), ("engine_tasks", TASK_SLACK), ("threads", THREAD_SLACK)):
-        values = [s[key] for s in during if s[key] >= 0]
+    for key, slack in STABLE:
+        values = [s[key] for s in during if s.get(key) is not None and s[key] >= 0]
+        if not values:
+            continue
         delta = med(late, key) - med(middle, key)
         checks.append(
             Check(
                 f"{key} stable",
                 delta <= slack,
                 f"median late - middle {delta:+.0f} (allowed {slack}), "
-                f"range {min(values, default=-1)}-{max(values, default=-1)}",
+                f"range {min(values)}-{max(values)}",
             )
         )
     checks.append(
         Check(
             "drain",
             bool(drain.get("drained")),
-            f"after {drain.get('seconds')} s: fds {drain.get('fds')} (idle {baseline['fds']}), "
-            f"engine tasks {drain.get('engine_tasks')} (idle {baseline['engine_tasks']})",
+            f"after {drain.get('seconds')} s: "
+            + ", ".join(f"{key} {drain.get(key)} (idle {baseline.get(key)})" for key in DRAIN_KEYS),
         )
     )
 
     gui = [lag for s in during for lag in s["gui_lag_ms"]]
     engine = [lag for s in during for lag in s["engine_lag_ms"]]
-    stuck = sum(1 for s in during if s["engine_tasks"] < 0)
+    stuck = sum(1 for s in during if not s.get("engine_ok", True))
     checks.append(
         Check(
             "loop lag",
@@ -1206,7 +1300,8 @@ def evaluate(
             and stuck <= 0.01 * len(during),
             f"GUI p50/p99/max {_pct(gui, 0.5):.1f}/{_pct(gui, 0.99):.1f}/{max(gui, default=0):.1f}"
             f" ms, engine p50/p99/max {_pct(engine, 0.5):.1f}/{_pct(engine, 0.99):.1f}/"
-            f"{max(engine, default=0):.1f} ms, {stuck} engine probes timed out",
+            f"{max(engine, default=0):.1f} ms, the engine did not answer "
+            f"{stuck} of {len(during)} probes within {ENGINE_TIMEOUT:g} s",
         )
     )
     return checks
@@ -1245,7 +1340,7 @@ def run_soak(config: SoakConfig, out: TextIO | None = sys.stdout) -> dict[str, A
     failed = [c["name"] for c in result["checks"] if c["ok"] is False]
     soak.print(
         f"soak {result['verdict']}: {config.seconds:.0f} s, "
-        f"{result['final']['flows'] if result['final'] else '?'} flows"
+        f"{(result['final'] or {}).get('flows', '?')} flows"
         + (f"; failed: {', '.join(failed)}" if failed else "")
     )
     return result
