@@ -11,15 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import cast
 
 import h11
 
 from inspector.core import onboarding
-from inspector.core.events import FlowCreated, FlowFailed, FlowFinished
-from inspector.core.flow import Flow, FlowError, FlowState, Headers, Request, Response
+from inspector.core.flow import Flow, Headers, Request, Response
 from inspector.core.http_rules import (
     MAX_HEAD_SIZE,
     MAX_REQUEST_LINE,
@@ -32,12 +30,13 @@ from inspector.core.http_rules import (
     parse_absolute_target,
     split_authority,
 )
-from inspector.proxy import auth, pages
-from inspector.proxy.context import EngineContext
+from inspector.proxy import auth, local, pages
+from inspector.proxy.context import EngineContext, TunnelContext
 from inspector.proxy.errors import ClientError, ClientGone, ProxyError
 from inspector.proxy.forward import forward
-from inspector.proxy.stream import READ_SIZE, ByteStream, StreamClosed
-from inspector.proxy.tunnel import TunnelContext, open_tunnel
+from inspector.proxy.stream import READ_SIZE, ByteStream, Stream, StreamClosed
+from inspector.proxy.tls import TlsStream
+from inspector.proxy.tunnel import open_tunnel
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +48,9 @@ HEAD_PREVIEW = 256
 
 
 class ClientConnection:
+    """One client connection; forwarding and tunnels see it as a
+    ``ClientSide`` (``exchange.py``)."""
+
     def __init__(
         self, ctx: EngineContext, stream: ByteStream, tunnel: TunnelContext | None = None
     ) -> None:
@@ -173,7 +175,11 @@ class ClientConnection:
             received += len(data)
             h.receive_data(data)
 
-    async def next_event(self, timeout: float) -> h11.Event:
+    @property
+    def peername(self) -> tuple[str, int]:
+        return self.stream.peername
+
+    async def next_body_event(self, timeout: float) -> h11.Event:
         """The next request event (body data, end of message).
 
         Raises ClientGone when the client disconnected, ClientError on a
@@ -214,9 +220,31 @@ class ClientConnection:
         # afterwards (Connection: close, or HTTP/1.0).
         return h.their_state is h11.DONE or h.their_state is h11.MUST_CLOSE
 
+    @property
+    def body_unread(self) -> bool:
+        return self.h11.their_state is h11.SEND_BODY
+
+    async def wait_readable(self) -> None:
+        await self.stream.wait_readable()
+
     async def serve_inner(self, stream: ByteStream, tunnel: TunnelContext) -> None:
         """Serve the HTTP spoken inside a tunnel, on ``stream``."""
         await ClientConnection(self.ctx, stream, tunnel).run()
+
+    async def take_over(self) -> Stream:
+        raw = self.stream
+        assert isinstance(raw, Stream)
+        try:
+            data = self.h11.send(
+                h11.Response(status_code=200, headers=[], reason=b"Connection Established")
+            )
+        except h11.LocalProtocolError:
+            raise ClientGone from None
+        await self.send(data or b"")
+        # Bytes the client sent right behind CONNECT (often its ClientHello)
+        # were read by h11; hand them back to the stream.
+        raw.unread(self.h11.trailing_data[0])
+        return raw
 
     # Writing
 
@@ -224,11 +252,35 @@ class ClientConnection:
     def response_started(self) -> bool:
         return self.h11.our_state not in _NOT_STARTED
 
+    def send_informational(self, event: h11.InformationalResponse) -> bytes | None:
+        try:
+            return self.h11.send(event) or b""
+        except h11.LocalProtocolError:
+            return None
+
+    def start_response(self, event: h11.Response) -> bytes:
+        return self.h11.send(event) or b""
+
+    def frame(self, event: h11.Data | h11.EndOfMessage) -> bytes:
+        return self.h11.send(event) or b""
+
     async def send(self, data: bytes) -> None:
         try:
             await self.stream.send(data)
         except StreamClosed:
             raise ClientGone from None
+
+    @contextlib.contextmanager
+    def hangup(self, callback: Callable[[], None]) -> Iterator[bool]:
+        raw = self.stream.raw if isinstance(self.stream, TlsStream) else self.stream
+        if not isinstance(raw, Stream) or raw.at_eof:
+            yield False
+            return
+        raw.on_hangup = callback
+        try:
+            yield True
+        finally:
+            raw.on_hangup = None
 
     # Exchanges
 
@@ -277,13 +329,9 @@ class ClientConnection:
         ):
             refusal = _auth_refusal(raw_headers)
 
-        flow = ctx.store.new_flow(self.stream.peername)
-        flow.request = request
-        flow.t_start = time.time()
-        if tunnel is not None:
-            flow.tunnel_id = tunnel.flow_id
-            tunnel.info.inner_flows += 1
-        ctx.sink.emit(FlowCreated(flow.id))
+        flow = ctx.recorder.created(
+            self.stream.peername, request, tunnel.flow if tunnel is not None else None
+        )
 
         if refusal is not None:
             if refusal.status == 407:
@@ -292,11 +340,11 @@ class ClientConnection:
         if method == "CONNECT":
             await open_tunnel(self, flow)
             return False
-        if target is None:
-            return await self._serve_help(flow)
-        if target.host == onboarding.HOST:
-            return await self._serve_onboarding(flow)
         try:
+            if target is None:
+                return await local.serve_help(self, flow)
+            if target.host == onboarding.HOST:
+                return await local.serve_onboarding(self, flow)
             return await forward(self, flow, event, target)
         except ProxyError as exc:
             return await self.fail(flow, exc)
@@ -309,59 +357,6 @@ class ClientConnection:
                 flow, ProxyError(500, "internal", f"internal proxy error: {exc!r}"), True
             )
             return False
-
-    async def _serve_help(self, flow: Flow) -> bool:
-        """An origin-form request is aimed at the proxy itself: explain how
-        to use it instead of forwarding anywhere."""
-        flow.request.host, flow.request.port = _split_listen(self.ctx.listen)
-        status = 200 if flow.request.target in ("/", "/index.html") else 404
-        return await self._answer_locally(
-            flow, status, b"text/html; charset=utf-8", pages.help_page(self.ctx.listen)
-        )
-
-    async def _serve_onboarding(self, flow: Flow) -> bool:
-        """The magic host: CA downloads and install steps, served here."""
-        certs = self.ctx.certs if self.ctx.settings.intercept_tls else None
-        path = flow.request.target.split("?", 1)[0]
-        if certs is not None and path == onboarding.PEM_PATH:
-            return await self._answer_locally(flow, 200, onboarding.PEM_TYPE, certs.ca_cert_pem())
-        if certs is not None and path == onboarding.DER_PATH:
-            return await self._answer_locally(flow, 200, onboarding.DER_TYPE, certs.ca_cert_der())
-        fingerprint = certs.ca_fingerprint() if certs is not None else None
-        status = 200 if path in ("/", "/index.html") else 404
-        body = onboarding.page(fingerprint, self.ctx.listen)
-        return await self._answer_locally(flow, status, b"text/html; charset=utf-8", body)
-
-    async def _answer_locally(
-        self, flow: Flow, status: int, content_type: bytes, body: bytes
-    ) -> bool:
-        if not self.finish_request_nowait():
-            return await self.fail(
-                flow, ClientError(400, "bad-request", "requests to the proxy take no body"), True
-            )
-        headers = [
-            (b"Content-Type", content_type),
-            (b"Content-Length", str(len(body)).encode()),
-        ]
-        h = self.h11
-        data = h.send(
-            h11.Response(status_code=status, headers=headers, reason=pages.reason(status))
-        )
-        if flow.request.method != "HEAD":
-            data = (data or b"") + (h.send(h11.Data(data=body)) or b"")
-        data = (data or b"") + (h.send(h11.EndOfMessage()) or b"")
-        flow.response = Response(
-            status=status,
-            reason=pages.reason(status),
-            headers=headers,
-            body=body,
-            body_size=len(body),
-        )
-        await self.send(data)
-        flow.t_end = time.time()
-        flow.state = FlowState.COMPLETE
-        self.ctx.sink.emit(FlowFinished(flow.id))
-        return True
 
     async def fail(
         self,
@@ -397,14 +392,14 @@ class ClientConnection:
         except h11.LocalProtocolError:
             data = pages.raw_error_response(error.status, error.message)
             close = True
-        flow.response = Response(
+        response = Response(
             status=error.status,
             reason=pages.reason(error.status),
             headers=headers,
             body=body,
             body_size=len(body),
         )
-        self._mark_failed(flow, error.kind, error.message)
+        self.ctx.recorder.failed(flow, error.kind, error.message, response)
         self._linger = close
         try:
             await self.stream.send(data)
@@ -413,28 +408,23 @@ class ClientConnection:
         return not close
 
     def _mark_failed(self, flow: Flow, kind: str, message: str) -> None:
-        flow.error = FlowError(kind, message)
-        flow.t_end = time.time()
-        flow.state = FlowState.FAILED
-        self.ctx.sink.emit(FlowFailed(flow.id))
+        self.ctx.recorder.failed(flow, kind, message)
 
     def _refuse_head(self, status: int, kind: str, message: str, start: bytes) -> None:
         """Answer a head that could not be parsed at all (``start`` being
         what arrived of it), record it, and let the caller close the
         connection."""
-        flow = self.ctx.store.new_flow(self.stream.peername)
-        flow.request = _partial_request(start)
-        flow.t_start = time.time()
         body = pages.error_body(message)
-        flow.response = Response(
+        response = Response(
             status=status,
             reason=pages.reason(status),
             headers=pages.error_headers(body, close=True),
             body=body,
             body_size=len(body),
         )
-        self.ctx.sink.emit(FlowCreated(flow.id))
-        self._mark_failed(flow, kind, message)
+        self.ctx.recorder.refused(
+            self.stream.peername, _partial_request(start), response, kind, message
+        )
         self._linger = True
         with contextlib.suppress(StreamClosed):
             self.stream.write(pages.raw_error_response(status, message))
@@ -465,8 +455,3 @@ def _partial_request(pending: bytes) -> Request:
     method, _, rest = line.partition(" ")
     target = rest.rpartition(" ")[0] if " HTTP/" in rest else rest
     return Request(method=method[:20], target=target)
-
-
-def _split_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]"), int(port) if port.isdigit() else 0

@@ -13,24 +13,14 @@ have closed the idle connection just as it was picked (RFC 9112 section
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, overload
+from typing import overload
 
 import h11
 
 from inspector.core import http_rules
 from inspector.core.capture import BodyCapture
-from inspector.core.events import (
-    BytesTransferred,
-    FlowFinished,
-    FlowRequestHead,
-    FlowResponseHead,
-    TunnelTlsEstablished,
-    WarningRaised,
-)
-from inspector.core.flow import Flow, FlowState, Response
+from inspector.core.events import WarningRaised
+from inspector.core.flow import Flow, Response
 from inspector.core.http_rules import (
     MAX_HEAD_SIZE,
     MessageRejected,
@@ -41,18 +31,12 @@ from inspector.core.http_rules import (
     relayable_response_headers,
 )
 from inspector.proxy.errors import ClientError, ClientGone, UpstreamError
-from inspector.proxy.stream import Stream, StreamClosed
-from inspector.proxy.tls import TlsStream
+from inspector.proxy.exchange import ClientSide
+from inspector.proxy.stream import StreamClosed
 from inspector.proxy.upstream import PoolKey, UpstreamConnection
 
-if TYPE_CHECKING:
-    from inspector.proxy.client import ClientConnection
 
-PROGRESS_STEP = 1024 * 1024
-"""Emit a byte-progress event each time a body crosses another MiB."""
-
-
-async def forward(client: ClientConnection, flow: Flow, event: h11.Request, target: Target) -> bool:
+async def forward(client: ClientSide, flow: Flow, event: h11.Request, target: Target) -> bool:
     """Forward the request; True when the client connection may be reused.
 
     Raises UpstreamError (answered by the caller, or turned into a cut
@@ -72,12 +56,11 @@ async def forward(client: ClientConnection, flow: Flow, event: h11.Request, targ
     conn: UpstreamConnection | None = None
     try:
         conn, response = await _start(client, flow, out, (target.scheme, target.host, target.port))
-        ctx.sink.emit(FlowRequestHead(flow.id))
+        ctx.recorder.request_head_sent(flow)
         if response is None:
             expect = find_header(flow.request.headers, b"expect")
             expects_continue = expect is not None and expect.lower() == b"100-continue"
             response = await _send_body_and_read_head(client, conn, flow, expects_continue)
-        flow.t_response_start = time.time()
         keep_alive = await _relay_response(client, conn, flow, response)
         reusable = conn.finish_cycle()
         if not reusable and conn.h11.our_state is h11.IDLE:
@@ -88,18 +71,15 @@ async def forward(client: ClientConnection, flow: Flow, event: h11.Request, targ
             )
         ctx.pool.checkin(conn, reusable)
         conn = None
-        flow.t_end = time.time()
-        flow.state = FlowState.COMPLETE
-        ctx.sink.emit(FlowFinished(flow.id))
+        ctx.recorder.finished(flow)
         return keep_alive
     finally:
         if conn is not None:
             ctx.pool.discard(conn)
-        ctx.store.account(flow)
 
 
 async def _start(
-    client: ClientConnection, flow: Flow, out: h11.Request, key: PoolKey
+    client: ClientSide, flow: Flow, out: h11.Request, key: PoolKey
 ) -> tuple[UpstreamConnection, h11.Response | None]:
     """Get a connection and send the request head. For a request without a
     body, also send its end and read the response head (returned); a body
@@ -108,27 +88,24 @@ async def _start(
     A bodiless request that fails on a reused pooled connection before any
     response byte is retried once on a fresh connection.
     """
-    pool = client.ctx.pool
+    pool, recorder = client.ctx.pool, client.ctx.recorder
     has_body = http_rules.has_body(out.headers.raw_items())
     for attempt in (1, 2):
         conn = pool.checkout(key) if attempt == 1 else None
         reused = conn is not None
         if conn is None:
             conn = await pool.connect(key)
-            flow.t_upstream_connected = time.time()
-        flow.upstream_addr = conn.address
-        flow.upstream_tls = conn.tls
+        recorder.upstream_connected(flow, conn.address, conn.tls, new=not reused)
         tunnel = client.tunnel
         if tunnel is not None and conn.tls is not None and tunnel.info.upstream_tls is None:
-            tunnel.info.upstream_tls = conn.tls
-            client.ctx.sink.emit(TunnelTlsEstablished(tunnel.flow_id, "upstream"))
+            recorder.tunnel_tls(tunnel.flow, "upstream", conn.tls)
         try:
             await conn.send(out)
             if has_body:
                 return conn, None
             client.finish_request_nowait()
             await conn.send(h11.EndOfMessage())
-            flow.t_request_sent = time.time()
+            recorder.request_sent(flow)
             return conn, await _read_response_head(client, conn)
         except (StreamClosed, _StaleConnection):
             pool.discard(conn)
@@ -148,61 +125,43 @@ class _StaleConnection(Exception):
 
 
 @overload
-async def _read_response_head(
-    client: ClientConnection, conn: UpstreamConnection
-) -> h11.Response: ...
+async def _read_response_head(client: ClientSide, conn: UpstreamConnection) -> h11.Response: ...
 
 
 @overload
 async def _read_response_head(
-    client: ClientConnection, conn: UpstreamConnection, until_informational: bool
+    client: ClientSide, conn: UpstreamConnection, until_informational: bool
 ) -> h11.Response | None: ...
 
 
 async def _read_response_head(
-    client: ClientConnection, conn: UpstreamConnection, until_informational: bool = False
+    client: ClientSide, conn: UpstreamConnection, until_informational: bool = False
 ) -> h11.Response | None:
     """Read up to the final response head, relaying 1xx answers to the
     client. With ``until_informational``, return None after relaying the
     first 1xx (the client may now send its body)."""
     timeout = client.ctx.settings.response_head_timeout
-    with _hangup_aborts(client, conn) as hangup:
+    hung_up = False
+
+    def on_hangup() -> None:
+        # While waiting on the upstream, a client that hangs up aborts the
+        # upstream connection (the exchange then ends as "client closed")
+        # rather than holding it until the response timeout.
+        nonlocal hung_up
+        hung_up = True
+        conn.stream.abort()
+
+    with client.hangup(on_hangup):
         try:
             return await _read_head_events(client, conn, timeout, until_informational)
         except (UpstreamError, _StaleConnection):
-            if hangup.happened:
+            if hung_up:
                 raise ClientGone from None
             raise
 
 
-class _Hangup:
-    happened = False
-
-
-@contextlib.contextmanager
-def _hangup_aborts(client: ClientConnection, conn: UpstreamConnection) -> Iterator[_Hangup]:
-    """While waiting on the upstream, a client that hangs up aborts the
-    upstream connection (the exchange then ends as "client closed") rather
-    than holding it until the response timeout."""
-    raw = client.stream.raw if isinstance(client.stream, TlsStream) else client.stream
-    hangup = _Hangup()
-    if not isinstance(raw, Stream) or raw.at_eof:
-        yield hangup
-        return
-
-    def on_hangup() -> None:
-        hangup.happened = True
-        conn.stream.abort()
-
-    raw.on_hangup = on_hangup
-    try:
-        yield hangup
-    finally:
-        raw.on_hangup = None
-
-
 async def _read_head_events(
-    client: ClientConnection, conn: UpstreamConnection, timeout: float, until_informational: bool
+    client: ClientSide, conn: UpstreamConnection, timeout: float, until_informational: bool
 ) -> h11.Response | None:
     while True:
         try:
@@ -225,9 +184,8 @@ async def _read_head_events(
                 headers=relayable_response_headers(event.status_code, event.headers.raw_items()),
                 reason=event.reason,
             )
-            try:
-                data = client.h11.send(relayed)
-            except h11.LocalProtocolError:
+            data = client.send_informational(relayed)
+            if data is None:
                 continue  # an HTTP/1.0 client cannot take 1xx; drop it
             if data:
                 await client.send(data)
@@ -246,7 +204,7 @@ async def _read_head_events(
 
 
 async def _send_body_and_read_head(
-    client: ClientConnection, conn: UpstreamConnection, flow: Flow, expects_continue: bool
+    client: ClientSide, conn: UpstreamConnection, flow: Flow, expects_continue: bool
 ) -> h11.Response:
     settings = client.ctx.settings
     if expects_continue:
@@ -254,7 +212,7 @@ async def _send_body_and_read_head(
         # upstream may send that, or a final answer that makes the body moot.
         # Whichever side speaks first decides.
         up = asyncio.ensure_future(conn.stream.wait_readable())
-        down = asyncio.ensure_future(client.stream.wait_readable())
+        down = asyncio.ensure_future(client.wait_readable())
         try:
             await asyncio.wait(
                 (up, down),
@@ -273,7 +231,7 @@ async def _send_body_and_read_head(
     capture = BodyCapture(settings.body_capture_limit)
     upstream_gone = False
     while True:
-        event = await client.next_event(settings.client_idle_timeout)
+        event = await client.next_body_event(settings.client_idle_timeout)
         if isinstance(event, h11.Data):
             capture.add(event.data)
             if not upstream_gone:
@@ -290,17 +248,14 @@ async def _send_body_and_read_head(
                 except StreamClosed:
                     upstream_gone = True
             break
-    request = flow.request
-    request.body, request.body_size = capture.value(), capture.size
-    request.body_truncated = capture.truncated
-    flow.t_request_sent = time.time()
+    client.ctx.recorder.request_sent(flow, capture)
     response = await _head_or_error(client, conn)
     assert response is not None
     return response
 
 
 async def _head_or_error(
-    client: ClientConnection, conn: UpstreamConnection, until_informational: bool = False
+    client: ClientSide, conn: UpstreamConnection, until_informational: bool = False
 ) -> h11.Response | None:
     try:
         return await _read_response_head(client, conn, until_informational)
@@ -311,7 +266,7 @@ async def _head_or_error(
 
 
 async def _relay_response(
-    client: ClientConnection, conn: UpstreamConnection, flow: Flow, event: h11.Response
+    client: ClientSide, conn: UpstreamConnection, flow: Flow, event: h11.Response
 ) -> bool:
     """Send the response head and stream the body to the client.
 
@@ -321,6 +276,7 @@ async def _relay_response(
     more, so streaming stays live.
     """
     ctx = client.ctx
+    recorder = ctx.recorder
     raw_headers = event.headers.raw_items()
     # Faulty framing in a response: "the proxy MUST close the connection to
     # the server, discard the received response, and send a 502 (Bad
@@ -336,27 +292,23 @@ async def _relay_response(
         version=event.http_version.decode("ascii", "replace"),
         headers=raw_headers,
     )
-    to_client = client.h11
     headers = relayable_response_headers(event.status_code, raw_headers)
-    if to_client.their_state is h11.SEND_BODY:
+    if client.body_unread:
         # A final answer before the request body (Expect: 100-continue
         # refused): the body will not be read, so this connection ends
         # with this response, and the client is told (RFC 9110 10.1.1).
         headers = [*headers, (b"Connection", b"close")]
     try:
-        head = to_client.send(
+        head = client.start_response(
             h11.Response(status_code=event.status_code, headers=headers, reason=event.reason)
         )
     except h11.LocalProtocolError as exc:
         raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
-    flow.response = response
-    flow.state = FlowState.STREAMING
-    ctx.sink.emit(FlowResponseHead(flow.id))
+    recorder.response_started(flow, response)
 
     pending: list[bytes] = [head] if head else []
     capture = BodyCapture(ctx.settings.body_capture_limit)
     timeout = ctx.settings.response_head_timeout
-    next_progress = PROGRESS_STEP
     try:
         while True:
             try:
@@ -381,23 +333,19 @@ async def _relay_response(
                 ) from None
             if isinstance(item, h11.Data):
                 capture.add(item.data)
-                response.body_size = capture.size
-                data = to_client.send(h11.Data(data=item.data))
+                recorder.response_bytes(flow, capture.size)
+                data = client.frame(h11.Data(data=item.data))
                 if data:
                     pending.append(data)
-                if capture.size >= next_progress:
-                    next_progress = capture.size + PROGRESS_STEP
-                    ctx.sink.emit(BytesTransferred("progress", str(flow.id), capture.size))
             elif isinstance(item, h11.EndOfMessage):
-                data = to_client.send(h11.EndOfMessage())
+                data = client.frame(h11.EndOfMessage())
                 if data:
                     pending.append(data)
                 if pending:
                     await client.send(b"".join(pending))
                 break
     finally:
-        response.body, response.body_size = capture.value(), capture.size
-        response.body_truncated = capture.truncated
+        recorder.response_body(flow, capture)
     return True
 
 

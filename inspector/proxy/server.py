@@ -39,10 +39,10 @@ from inspector.core.events import (
 from inspector.core.settings import ProxySettings
 from inspector.core.store import FlowStore
 from inspector.proxy.client import ClientConnection
-from inspector.proxy.context import EngineContext
+from inspector.proxy.context import EngineContext, HostFilter, ServerContexts
 from inspector.proxy.errors import ListenError
+from inspector.proxy.recorder import FlowRecorder
 from inspector.proxy.stream import Stream
-from inspector.proxy.tunnel import HostFilter, ServerContexts
 from inspector.proxy.upstream import Resolver, UpstreamPool
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,13 @@ class ProxyServer:
     ) -> None:
         self.settings = settings
         pool = UpstreamPool(settings, self.is_self, resolver)
-        self.ctx = EngineContext(settings=settings, store=store, sink=sink, pool=pool, certs=certs)
+        self.ctx = EngineContext(
+            settings=settings,
+            recorder=FlowRecorder(store, sink),
+            sink=sink,
+            pool=pool,
+            certs=certs,
+        )
         if ignore is not None:
             self.ctx.ignore = ignore
         self._listeners: list[_Listener | asyncio.Server] = []

@@ -37,11 +37,11 @@ from inspector.core.settings import ProxySettings, RelaySettings
 from inspector.core.store import FlowStore
 from inspector.link.channel import ChannelClosed, FrameChannel
 from inspector.proxy.batches import BatchBuilder
+from inspector.proxy.context import ServerContexts
 from inspector.proxy.diagnostics import LagMonitor, census, process_figures
 from inspector.proxy.errors import ListenError
 from inspector.proxy.server import ProxyServer
 from inspector.proxy.tasks import TaskSet
-from inspector.proxy.tunnel import ServerContexts
 
 log = logging.getLogger(__name__)
 

@@ -16,28 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
 
-import h11
-
-from inspector.core.events import (
-    TunnelClosed,
-    TunnelFailed,
-    TunnelOpened,
-    TunnelPassthrough,
-    TunnelTlsEstablished,
-)
-from inspector.core.flow import Flow, FlowError, FlowState, Response, TlsInfo, TunnelInfo
-from inspector.proxy.context import EngineContext
+from inspector.core.flow import Flow, FlowError, TlsInfo
+from inspector.proxy.context import TunnelContext
 from inspector.proxy.errors import ClientGone, UpstreamError
+from inspector.proxy.exchange import ClientSide
 from inspector.proxy.stream import ByteStream, Stream, StreamClosed
 from inspector.proxy.tls import TlsError, TlsStream
-
-if TYPE_CHECKING:
-    from inspector.proxy.client import ClientConnection
 
 UNTRUSTED_ALERTS = {
     "TLSV1_ALERT_UNKNOWN_CA",
@@ -60,31 +46,6 @@ UNTRUSTED = "the client does not trust Inspector's CA; install it"
 HTTP_METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"TRACE ")
 
 
-class ServerContexts(Protocol):
-    """Where interception gets a ready server-side SSL context per name,
-    and the onboarding page its certificate."""
-
-    def server_context(self, name: str) -> ssl.SSLContext: ...
-    def ca_cert_pem(self) -> bytes: ...
-    def ca_cert_der(self) -> bytes: ...
-    def ca_fingerprint(self) -> str: ...
-
-
-class HostFilter(Protocol):
-    def matches(self, host: str, port: int) -> bool: ...
-
-
-@dataclass(slots=True)
-class TunnelContext:
-    """What the HTTP inside a tunnel needs to know about it."""
-
-    flow_id: int
-    scheme: str
-    host: str
-    port: int
-    info: TunnelInfo
-
-
 def is_tls_client_hello(data: bytes) -> bool:
     # A TLS record: content type 22 (handshake), major version 3, then a
     # handshake of type 1 (ClientHello) once the 5-byte header is in.
@@ -100,38 +61,29 @@ def looks_like_http(data: bytes) -> bool:
     return data.startswith(HTTP_METHODS)
 
 
-async def open_tunnel(client: ClientConnection, flow: Flow) -> None:
+async def open_tunnel(client: ClientSide, flow: Flow) -> None:
     """Serve a CONNECT request to its end; the client connection is the
     tunnel's from here on and closes afterwards."""
     ctx = client.ctx
+    recorder = ctx.recorder
     host, port = flow.request.host, flow.request.port
-    info = TunnelInfo()
-    flow.tunnel = info
-    raw = client.stream
-    assert isinstance(raw, Stream)
     try:
-        data = client.h11.send(
-            h11.Response(status_code=200, headers=[], reason=b"Connection Established")
+        raw = await client.take_over()
+    except ClientGone:
+        recorder.tunnel_closed(
+            flow, FlowError("client-closed", "client went away before the tunnel opened")
         )
-        await client.send(data or b"")
-    except (h11.LocalProtocolError, ClientGone):
-        _finish(ctx, flow, FlowError("client-closed", "client went away before the tunnel opened"))
         return
-    # Bytes the client sent right behind CONNECT (often its ClientHello)
-    # were read by h11; hand them back to the stream.
-    raw.unread(client.h11.trailing_data[0])
-    flow.response = Response(status=200, reason="Connection Established")
-    flow.t_response_start = time.time()
-    ctx.sink.emit(TunnelOpened(flow.id))
+    recorder.tunnel_opened(flow)
 
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(ctx.settings.tunnel_peek_timeout):
             await raw.wait_readable()
     first = raw.peek()
     if not first and raw.at_eof:
-        _finish(ctx, flow, None)
+        recorder.tunnel_closed(flow)
         return
-    tunnel = TunnelContext(flow.id, "https", host, port, info)
+    tunnel = TunnelContext(flow, "https", host, port)
     try:
         if is_tls_client_hello(first):
             if (
@@ -139,32 +91,33 @@ async def open_tunnel(client: ClientConnection, flow: Flow) -> None:
                 or not ctx.settings.intercept_tls
                 or ctx.ignore.matches(host, port)
             ):
-                await _relay(client, flow, "passthrough")
+                await _relay(client, flow, raw, "passthrough")
             else:
-                await _intercept(client, flow, tunnel)
+                await _intercept(client, raw, tunnel)
         elif looks_like_http(first):
-            info.mode = "http"
+            recorder.tunnel_mode(flow, "http")
             tunnel.scheme = "http"
             await client.serve_inner(raw, tunnel)
-            _finish(ctx, flow, None)
+            recorder.tunnel_closed(flow)
         else:
-            await _relay(client, flow, "raw")
+            await _relay(client, flow, raw, "raw")
     except asyncio.CancelledError:
-        _finish(ctx, flow, FlowError("shutdown", "the proxy stopped"))
+        recorder.tunnel_closed(flow, FlowError("shutdown", "the proxy stopped"))
         raise
 
 
-async def _intercept(client: ClientConnection, flow: Flow, tunnel: TunnelContext) -> None:
+async def _intercept(client: ClientSide, raw: Stream, tunnel: TunnelContext) -> None:
     ctx = client.ctx
+    recorder, flow = ctx.recorder, tunnel.flow
     assert ctx.certs is not None
     certs = ctx.certs
-    raw = client.stream
-    assert isinstance(raw, Stream)
-    tunnel.info.mode = "intercept"
+    recorder.tunnel_mode(flow, "intercept")
     try:
         context = certs.server_context(tunnel.host)
     except Exception as exc:
-        _finish(ctx, flow, FlowError("ca", f"cannot issue a certificate for {tunnel.host}: {exc}"))
+        recorder.tunnel_closed(
+            flow, FlowError("ca", f"cannot issue a certificate for {tunnel.host}: {exc}")
+        )
         raw.abort()
         return
     tls = TlsStream.server(raw, context)
@@ -188,13 +141,12 @@ async def _intercept(client: ClientConnection, flow: Flow, tunnel: TunnelContext
         async with asyncio.timeout(ctx.settings.request_head_timeout):
             await tls.handshake()
     except TlsError as exc:
-        _finish(ctx, flow, _client_tls_error(exc))
+        recorder.tunnel_closed(flow, _client_tls_error(exc))
         raw.abort()
         return
     except (StreamClosed, TimeoutError) as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else "closed the connection"
-        _finish(
-            ctx,
+        recorder.tunnel_closed(
             flow,
             FlowError(
                 "client-tls",
@@ -205,12 +157,13 @@ async def _intercept(client: ClientConnection, flow: Flow, tunnel: TunnelContext
         return
     tls.sni = sni[0] if sni else None
     details = tls.details()
-    tunnel.info.client_tls = TlsInfo(details.version, details.cipher, details.alpn, tls.sni)
+    recorder.tunnel_tls(
+        flow, "client", TlsInfo(details.version, details.cipher, details.alpn, tls.sni)
+    )
     if tls.sni:
         tunnel.host = tls.sni
-    ctx.sink.emit(TunnelTlsEstablished(flow.id, "client"))
     await client.serve_inner(tls, tunnel)
-    _finish(ctx, flow, None)
+    recorder.tunnel_closed(flow)
 
 
 _SNI_HANDLER = "_inspector_on_sni"
@@ -236,35 +189,32 @@ def _client_tls_error(exc: TlsError) -> FlowError:
     return FlowError("client-tls", f"TLS handshake with the client failed: {exc.reason or exc}")
 
 
-async def _relay(client: ClientConnection, flow: Flow, mode: str) -> None:
+async def _relay(client: ClientSide, flow: Flow, raw: Stream, mode: str) -> None:
     """Relay bytes untouched between the client and the CONNECT target."""
     ctx = client.ctx
-    info = flow.tunnel
-    assert info is not None
-    info.mode = mode
-    raw = client.stream
-    assert isinstance(raw, Stream)
+    recorder = ctx.recorder
+    recorder.tunnel_mode(flow, mode)
     host, port = flow.request.host, flow.request.port
     try:
         async with asyncio.timeout(ctx.settings.connect_timeout):
             upstream, address = await ctx.pool.open_raw(host, port)
     except TimeoutError:
-        _finish(ctx, flow, FlowError("connect-timeout", f"connecting to {host}:{port} timed out"))
+        recorder.tunnel_closed(
+            flow, FlowError("connect-timeout", f"connecting to {host}:{port} timed out")
+        )
         raw.abort()
         return
     except UpstreamError as exc:
-        _finish(ctx, flow, FlowError(exc.kind, exc.message))
+        recorder.tunnel_closed(flow, FlowError(exc.kind, exc.message))
         raw.abort()
         return
-    flow.upstream_addr = address
-    flow.t_upstream_connected = time.time()
-    ctx.sink.emit(TunnelPassthrough(flow.id))
+    recorder.tunnel_relaying(flow, address)
 
     def count_up(n: int) -> None:
-        info.bytes_up += n
+        recorder.tunnel_bytes(flow, up=n)
 
     def count_down(n: int) -> None:
-        info.bytes_down += n
+        recorder.tunnel_bytes(flow, down=n)
 
     try:
         results = await asyncio.gather(
@@ -276,13 +226,13 @@ async def _relay(client: ClientConnection, flow: Flow, mode: str) -> None:
         upstream.close()
     failure = next((r for r in results if isinstance(r, BaseException)), None)
     if failure is None:
-        _finish(ctx, flow, None)
+        recorder.tunnel_closed(flow)
     elif isinstance(failure, StreamClosed):
-        _finish(ctx, flow, FlowError("tunnel-reset", str(failure)))
+        recorder.tunnel_closed(flow, FlowError("tunnel-reset", str(failure)))
     else:
         if isinstance(failure, Exception):
             # A bug, logged by the caller; the flow still ends, not pending.
-            _finish(ctx, flow, FlowError("internal", f"tunnel relay failed: {failure!r}"))
+            recorder.tunnel_closed(flow, FlowError("internal", f"tunnel relay failed: {failure!r}"))
         raise failure
 
 
@@ -298,14 +248,3 @@ async def _pump(source: ByteStream, sink: ByteStream, count: Callable[[int], Non
         sink.abort()
         raise
     sink.write_eof()
-
-
-def _finish(ctx: EngineContext, flow: Flow, error: FlowError | None) -> None:
-    flow.t_end = time.time()
-    if error is None:
-        flow.state = FlowState.COMPLETE
-        ctx.sink.emit(TunnelClosed(flow.id))
-    else:
-        flow.error = error
-        flow.state = FlowState.FAILED
-        ctx.sink.emit(TunnelFailed(flow.id))

@@ -1,0 +1,201 @@
+"""The FlowRecorder: the one place where a flow's state changes.
+
+Connection code (the client connection, forwarding, tunnels) says what
+happened, "the response head went to the client", "the tunnel closed",
+and the recorder creates the flow in the store, stamps the time, sets the
+fields and the state, emits the matching event, and accounts the bodies
+once the flow is over. No other engine code assigns a flow's fields, so
+each state change has one owner and a window's notification can never be
+forgotten or sent twice.
+"""
+
+from __future__ import annotations
+
+import time
+
+from inspector.core.capture import BodyCapture
+from inspector.core.events import (
+    BytesTransferred,
+    EventSink,
+    FlowCreated,
+    FlowFailed,
+    FlowFinished,
+    FlowRequestHead,
+    FlowResponseHead,
+    TunnelClosed,
+    TunnelFailed,
+    TunnelOpened,
+    TunnelPassthrough,
+    TunnelTlsEstablished,
+)
+from inspector.core.flow import (
+    Flow,
+    FlowError,
+    FlowState,
+    Message,
+    Request,
+    Response,
+    TlsInfo,
+    TunnelInfo,
+)
+from inspector.core.store import FlowStore
+
+PROGRESS_STEP = 1024 * 1024
+"""A byte-progress event each time a response body crosses another MiB."""
+
+
+class FlowRecorder:
+    def __init__(self, store: FlowStore, sink: EventSink) -> None:
+        self.store = store
+        self.sink = sink
+
+    # Exchanges
+
+    def created(
+        self,
+        client_addr: tuple[str, int],
+        request: Request,
+        tunnel: Flow | None = None,
+    ) -> Flow:
+        """A request head arrived (inside the CONNECT flow ``tunnel``, if any)."""
+        flow = self.store.new_flow(client_addr)
+        flow.request = request
+        flow.t_start = time.time()
+        if tunnel is not None:
+            flow.tunnel_id = tunnel.id
+            assert tunnel.tunnel is not None
+            tunnel.tunnel.inner_flows += 1
+        self.sink.emit(FlowCreated(flow.id))
+        return flow
+
+    def aimed_at_proxy(self, flow: Flow, host: str, port: int) -> None:
+        """The request is for the proxy itself (its help page)."""
+        flow.request.host, flow.request.port = host, port
+
+    def upstream_connected(
+        self, flow: Flow, address: tuple[str, int], tls: TlsInfo | None, new: bool
+    ) -> None:
+        """A connection for the request: a new one (timed) or one reused
+        from the pool."""
+        if new:
+            flow.t_upstream_connected = time.time()
+        flow.upstream_addr = address
+        flow.upstream_tls = tls
+
+    def request_head_sent(self, flow: Flow) -> None:
+        self.sink.emit(FlowRequestHead(flow.id))
+
+    def request_sent(self, flow: Flow, body: BodyCapture | None = None) -> None:
+        """The whole request went upstream (with ``body``, what was captured of it)."""
+        if body is not None:
+            _keep(flow.request, body)
+        flow.t_request_sent = time.time()
+
+    def response_started(self, flow: Flow, response: Response) -> None:
+        """The response head went to the client; its body follows."""
+        flow.response = response
+        flow.t_response_start = time.time()
+        flow.state = FlowState.STREAMING
+        self.sink.emit(FlowResponseHead(flow.id))
+
+    def response_bytes(self, flow: Flow, size: int) -> None:
+        """``size`` bytes of the response body have passed so far."""
+        response = flow.response
+        assert response is not None
+        before, response.body_size = response.body_size, size
+        if size // PROGRESS_STEP > before // PROGRESS_STEP:
+            self.sink.emit(BytesTransferred("progress", str(flow.id), size))
+
+    def response_body(self, flow: Flow, body: BodyCapture) -> None:
+        """The response body ended (or was cut): what was captured of it."""
+        assert flow.response is not None
+        _keep(flow.response, body)
+
+    def finished(self, flow: Flow, response: Response | None = None) -> None:
+        """The exchange completed (answered locally with ``response``)."""
+        if response is not None:
+            flow.response = response
+        flow.t_end = time.time()
+        flow.state = FlowState.COMPLETE
+        self.sink.emit(FlowFinished(flow.id))
+        self.store.account(flow)
+
+    def failed(self, flow: Flow, kind: str, message: str, response: Response | None = None) -> None:
+        """The exchange failed (answered with ``response``, if one was sent)."""
+        if response is not None:
+            flow.response = response
+        flow.error = FlowError(kind, message)
+        flow.t_end = time.time()
+        flow.state = FlowState.FAILED
+        self.sink.emit(FlowFailed(flow.id))
+        self.store.account(flow)
+
+    def refused(
+        self,
+        client_addr: tuple[str, int],
+        request: Request,
+        response: Response,
+        kind: str,
+        message: str,
+    ) -> Flow:
+        """A head too broken to parse: recorded as made and failed at once."""
+        flow = self.created(client_addr, request)
+        self.failed(flow, kind, message, response)
+        return flow
+
+    # Tunnels (a CONNECT flow)
+
+    def tunnel_opened(self, flow: Flow) -> TunnelInfo:
+        """The client was told the tunnel is established."""
+        info = TunnelInfo()
+        flow.tunnel = info
+        flow.response = Response(status=200, reason="Connection Established")
+        flow.t_response_start = time.time()
+        self.sink.emit(TunnelOpened(flow.id))
+        return info
+
+    def tunnel_mode(self, flow: Flow, mode: str) -> None:
+        """What the tunnel turned out to carry (``TunnelInfo.mode``)."""
+        assert flow.tunnel is not None
+        flow.tunnel.mode = mode
+
+    def tunnel_tls(self, flow: Flow, side: str, tls: TlsInfo) -> None:
+        """TLS is up on ``side`` (``client`` or ``upstream``)."""
+        info = flow.tunnel
+        assert info is not None
+        if side == "client":
+            info.client_tls = tls
+        else:
+            info.upstream_tls = tls
+        self.sink.emit(TunnelTlsEstablished(flow.id, side))
+
+    def tunnel_relaying(self, flow: Flow, address: tuple[str, int]) -> None:
+        """Bytes now pass untouched to ``address``."""
+        flow.upstream_addr = address
+        flow.t_upstream_connected = time.time()
+        self.sink.emit(TunnelPassthrough(flow.id))
+
+    def tunnel_bytes(self, flow: Flow, up: int = 0, down: int = 0) -> None:
+        info = flow.tunnel
+        assert info is not None
+        info.bytes_up += up
+        info.bytes_down += down
+
+    def tunnel_closed(self, flow: Flow, error: FlowError | None = None) -> None:
+        """The tunnel ended (with ``error``, if it failed), opened or not."""
+        if flow.tunnel is None:
+            flow.tunnel = TunnelInfo()
+        flow.t_end = time.time()
+        if error is None:
+            flow.state = FlowState.COMPLETE
+            self.sink.emit(TunnelClosed(flow.id))
+        else:
+            flow.error = error
+            flow.state = FlowState.FAILED
+            self.sink.emit(TunnelFailed(flow.id))
+        self.store.account(flow)
+
+
+def _keep(message: Message, body: BodyCapture) -> None:
+    message.body, message.body_size = body.value(), body.size
+    message.body_truncated = body.truncated
