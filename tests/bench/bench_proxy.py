@@ -15,12 +15,16 @@ taken against the mean of the runs before and after. The origin is loaded
 directly too, as the client's own ceiling.
 
 In the desktop modes a 5 ms timer on the GUI thread measures how long the
-GUI event loop went without a turn during each load (``gui_target.py``).
+GUI event loop went without a turn during each load (``gui_target.py``),
+and CPU per request counts the window's process and the engine's together.
 Figures are medians over rounds; a ratio between two modes is taken per
 round (same minute, same machine state) and its median reported. Modes:
 ``bare`` (minimal h11 proxy, the floor), ``headless``, ``desktop`` (the app
-offscreen with live table and pressure panel), ``desktop-naive``,
-``desktop-qasync``, and ``mitmdump`` with ``--peers mitmproxy``.
+offscreen with live table and pressure panel, its engine in a process of
+its own, as shipped), ``desktop-thread`` and ``desktop-qasync`` (the engine
+on a thread of the window's process, or on its loop: the layouts kept for
+comparison), ``desktop-naive`` (the process layout with the naive relay),
+and ``mitmdump`` with ``--peers mitmproxy``.
 
 Run as ``python -m tests.bench.bench_proxy [--quick] [--rounds N]
 [--duration S] [--peers mitmproxy] [--json PATH]``.
@@ -50,8 +54,15 @@ LOADS: tuple[tuple[str, int, bool], ...] = (
 )
 IDLE_LOADS = LOADS[:2]
 DOWNLOADS = 3
-DEFAULT_MODES = ("bare", "headless", "desktop", "desktop-naive", "desktop-qasync")
-DEFAULT_IDLE_MODES = ("headless", "desktop", "desktop-qasync")
+DEFAULT_MODES = (
+    "bare",
+    "headless",
+    "desktop",
+    "desktop-thread",
+    "desktop-qasync",
+    "desktop-naive",
+)
+DEFAULT_IDLE_MODES = ("headless", "desktop", "desktop-thread", "desktop-qasync")
 
 
 def _median(values: list[float]) -> float:
@@ -334,7 +345,7 @@ def render(summary: dict[str, Any]) -> str:
     lines = [
         f"Proxy throughput: {config['rounds']} rounds x {config['duration']:g} s, "
         f"medians; revision {config['revision']}",
-        f"{'load':<26} {'mode':<16} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'load':<26} {'mode':<20} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'CPU us':>7} {'/headless':>9} {'/mitmdump':>9} {'/no idle':>8}",
     ]
     for row in summary["table"]:
@@ -345,7 +356,7 @@ def render(summary: dict[str, Any]) -> str:
         cpu = f"{row['cpu_us_per_req']:.0f}" if row["cpu_us_per_req"] else "-"
         errors = f" ({row['errors']} errors)" if row["errors"] else ""
         lines.append(
-            f"{row['load']:<26} {row['mode']:<16} {row['rps']:>8,.0f} {row['p50_ms']:>7.2f} "
+            f"{row['load']:<26} {row['mode']:<20} {row['rps']:>8,.0f} {row['p50_ms']:>7.2f} "
             f"{row['p99_ms']:>7.2f} {cpu:>7} {ratio('vs_headless'):>9} "
             f"{ratio('vs_mitmdump'):>9} {ratio('vs_no_idle'):>8}{errors}"
         )

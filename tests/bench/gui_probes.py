@@ -3,13 +3,16 @@
 - ``StallProbe``: a precise timer every N ms recording the gap since its
   previous tick: how long the GUI event loop went without getting round to
   it, the stall a user feels. Gaps over 16 ms are kept with their time.
-- ``GcWatch``: the cyclic collector's pauses (they hold the GIL, so they
-  stall the engine's thread too).
-- ``Sampler``: every 50 ms, the relay's depth and delivery lag (from
-  ``relay.snapshot()``) and the process's RSS; the worst since the last mark,
-  and a short time series of depth, flows and table rows.
-- ``calibrate_pending_bytes``: what one pending entry of a relay costs in
-  memory, measured with a scratch relay, so a depth can be stated in bytes.
+- ``GcWatch``: the window process's cyclic collector pauses (with the
+  engine on a thread of this process they hold the interpreter lock, so
+  they stall the engine too; an engine process has its own).
+- ``Sampler``: every 50 ms, the engine relay's depth and delivery lag as
+  the last batch told them (``window.stats``), what applying the last batch
+  cost (``link.apply_seconds``) and this process's RSS; the worst since the
+  last mark, and a short time series of depth, flows made and table rows.
+- ``calibrate_pending_bytes``: what one pending entry of the coalescing
+  relay costs in memory, measured with a scratch relay, so a depth can be
+  stated in bytes.
 """
 
 from __future__ import annotations
@@ -20,13 +23,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication
 
 from inspector.core.events import FlowFinished
 from inspector.core.memory import rss_bytes
-from inspector.core.naive_relay import NaiveRelay
 from inspector.core.relay import Relay, RelayLimits
-from inspector.gui.relay_bridge import NaiveRelayBridge
 
 if TYPE_CHECKING:
     from inspector.app import DesktopApp
@@ -117,7 +117,7 @@ class GcWatch:
 
 
 class Sampler:
-    """Worst relay depth, delivery lag and RSS since the last mark."""
+    """Worst relay depth, delivery lag, batch cost and RSS since the last mark."""
 
     def __init__(self, app: DesktopApp, parent: QObject) -> None:
         self.app = app
@@ -132,52 +132,45 @@ class Sampler:
     def mark(self) -> None:
         self.depth_max = 0
         self.lag_max = 0.0
+        self.apply_max = 0.0
         self.rss_max = rss_bytes()
         self.rss_at_mark = self.rss_max
         self.series: list[tuple[float, int, int, int]] = []
         self._t0 = time.monotonic()
 
     def sample(self) -> None:
-        stats = self.app.relay.snapshot()
+        window = self.app.window
+        stats = window.stats
         self.depth_max = max(self.depth_max, stats.depth)
         self.lag_max = max(self.lag_max, stats.lag_max, stats.lag_last)
+        self.apply_max = max(self.apply_max, self.app.link.apply_seconds)
         self.rss_max = max(self.rss_max, rss_bytes())
         if len(self.series) < 4_000:
             self.series.append(
                 (
                     round(time.monotonic() - self._t0, 3),
                     stats.depth,
-                    len(self.app.store),
-                    self.app.window.model.rowCount(),
+                    window.counters.last_id,
+                    window.model.rowCount(),
                 )
             )
 
 
-def calibrate_pending_bytes(kind: str) -> float:
-    """RSS growth per pending entry of a relay of ``kind``, measured with a
-    scratch relay holding ``CALIBRATION_ENTRIES`` undelivered flow events:
-    ids in a dict for the coalescing relay, posted Qt events (each holding
-    its event object and timestamp) for the naive one."""
+def calibrate_pending_bytes(kind: str) -> float | None:
+    """RSS growth per pending entry of the coalescing relay, measured with a
+    scratch relay holding ``CALIBRATION_ENTRIES`` undelivered flow ids (the
+    engine's interpreter is this one, so the cost is the same there). The
+    naive relay holds nothing itself: it writes every event to the window
+    at once, and what waits is in socket buffers, so None."""
+    if kind == "naive":
+        return None
     n = CALIBRATION_ENTRIES
     events = [FlowFinished(i) for i in range(1, n + 1)]
     gc.collect()
-    if kind == "naive":
-        relay = NaiveRelay()
-        bridge = NaiveRelayBridge(relay)
-        bridge.start()
-        before = rss_bytes()
-        for event in events:
-            relay.emit(event)
-        grown = rss_bytes() - before
-        bridge.stop()
-        # What was posted is discarded as Qt delivers it.
-        QApplication.processEvents()
-        bridge.deleteLater()
-    else:
-        scratch = Relay(RelayLimits(max_pending_flow_ids=n + 1))
-        before = rss_bytes()
-        for event in events:
-            scratch.emit(event)
-        grown = rss_bytes() - before
-        del scratch
+    scratch = Relay(RelayLimits(max_pending_flow_ids=n + 1))
+    before = rss_bytes()
+    for event in events:
+        scratch.emit(event)
+    grown = rss_bytes() - before
+    del scratch
     return max(grown, 0) / n

@@ -8,17 +8,22 @@ the other in one run. The modes:
 - ``headless``: ``inspector --headless -q``;
 - ``desktop``: the desktop app offscreen, live table and pressure panel,
   through ``gui_target.py`` (which adds the instrumentation and a command
-  channel); ``desktop-naive`` adds ``--relay naive``, ``desktop-qasync``
-  ``--engine-loop qasync``, ``desktop-qasync-naive`` both;
+  channel), its engine in a process of its own (the app's default);
+  ``desktop-thread`` and ``desktop-qasync`` run the engine on a thread of
+  the window's process and on the window's own loop (``--engine``); each
+  has a ``-naive`` variant with ``--relay naive``;
 - ``mitmdump``: the peer, from the suite's own virtualenv (``peers.py``).
 
 Pipes are drained by threads so a chatty process never blocks on a full
-pipe; lines a GUI target prints are kept for ``expect``.
+pipe; lines a GUI target prints are kept for ``expect``. A desktop target
+with an engine process counts that process too: its CPU time and RSS are
+the two processes' together.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -38,8 +43,10 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DESKTOP_MODES = {
     "desktop": (),
     "desktop-naive": ("--relay", "naive"),
-    "desktop-qasync": ("--engine-loop", "qasync"),
-    "desktop-qasync-naive": ("--engine-loop", "qasync", "--relay", "naive"),
+    "desktop-thread": ("--engine", "thread"),
+    "desktop-thread-naive": ("--engine", "thread", "--relay", "naive"),
+    "desktop-qasync": ("--engine", "qasync"),
+    "desktop-qasync-naive": ("--engine", "qasync", "--relay", "naive"),
 }
 MODES = ("bare", "headless", "headless-naive", *DESKTOP_MODES, "mitmdump")
 
@@ -48,6 +55,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (all threads) so far."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def process_rss_bytes(pid: int) -> int:
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except OSError:
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def inspector_launcher() -> list[str]:
@@ -81,6 +106,8 @@ class Proc:
             bufsize=1,
             env={**os.environ, **(env or {})},
         )
+        self.engine_pid: int | None = None
+        """A desktop target's engine process, when it has one."""
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.stderr_tail: list[str] = []
         threading.Thread(target=self._pump_out, daemon=True).start()
@@ -152,22 +179,18 @@ class Proc:
         self.proc.stdin.write(command + "\n")
         self.proc.stdin.flush()
 
+    @property
+    def pids(self) -> list[int]:
+        return [self.pid] if self.engine_pid is None else [self.pid, self.engine_pid]
+
     def cpu_seconds(self) -> float:
-        """User plus system CPU time of the process (all threads) so far."""
-        try:
-            text = Path(f"/proc/{self.pid}/stat").read_text()
-        except OSError:
-            return 0.0
-        fields = text.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        """User plus system CPU time so far (all threads; with an engine
+        process, both processes)."""
+        return sum(map(process_cpu_seconds, self.pids))
 
     def rss_bytes(self) -> int:
-        try:
-            return int(Path(f"/proc/{self.pid}/statm").read_text().split()[1]) * os.sysconf(
-                "SC_PAGE_SIZE"
-            )
-        except OSError:
-            return 0
+        """Resident memory now (with an engine process, both together)."""
+        return sum(map(process_rss_bytes, self.pids))
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> float:
         """Signal the process and wait; returns the seconds until it exited."""
@@ -251,7 +274,10 @@ def start(launch: Launch) -> Proc:
             *more,
         ]
         proc = Proc(label, argv, env={"QT_QPA_PLATFORM": "offscreen"})
-        proc.expect("bench-ready ", READY_TIMEOUT)
+        ready = json.loads(proc.expect("bench-ready ", READY_TIMEOUT))
+        engine_pid = ready.get("engine_pid")
+        if engine_pid is not None and engine_pid != proc.pid:
+            proc.engine_pid = int(engine_pid)
         return proc
     if mode == "mitmdump":
         if launch.mitmdump is None or launch.mitm_confdir is None:
