@@ -47,7 +47,10 @@ def benches(quick: bool, peers: str) -> dict[str, list[str]]:
     return {
         "proxy": ["tests.bench.bench_proxy", *q, *peer],
         "https": ["tests.bench.bench_https", *q, *peer],
-        "pressure": ["tests.bench.bench_pressure", *q],
+        "pressure": [
+            "tests.bench.bench_pressure",
+            *(["--quick", "--requests", "20000", "--fixed-seconds", "5"] if quick else []),
+        ],
         "model": ["tests.bench.bench_model"],
         "lifecycle": ["tests.bench.bench_lifecycle", *q],
         "relay": [
