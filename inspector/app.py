@@ -205,6 +205,10 @@ class DesktopApp:
     # Proxy control and settings
 
     async def toggle_proxy(self) -> None:
+        if not self.link.connected:
+            # No engine (it was lost): starting the proxy starts one.
+            await self.restart_engine()
+            return
         if self.controller.running:
             await self.controller.stop()
             return

@@ -8,16 +8,18 @@ Signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 
-class EngineNotice(QWidget):
+class EngineNotice(QFrame):
     restart_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("EngineNotice")
+        # A style sheet background is painted only with this set.
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.restart = QPushButton("Restart engine")

@@ -57,6 +57,13 @@ class EventLog(QListWidget):
                 item.setForeground(ERROR_COLOR)
             self._append(item)
 
+    def add_note(self, text: str, error: bool = False) -> None:
+        """A line from the window itself (the engine stopped, restarted)."""
+        item = QListWidgetItem(f"{_clock()}  {text}")
+        if error:
+            item.setForeground(ERROR_COLOR)
+        self._append(item)
+
     def add_warnings(self, aggregates: Sequence[LowAggregate]) -> None:
         for agg in aggregates:
             if isinstance(agg.latest, BytesTransferred):

@@ -348,6 +348,7 @@ class MainWindow(QMainWindow):
     def engine_lost(self, description: str) -> None:
         """The engine ended unasked: say so, keep the rows, offer a restart."""
         self.notice.show_lost(description)
+        self.log.add_note(f"Engine stopped unexpectedly ({description})", error=True)
         self.statusBar().showMessage("The engine stopped; the flows shown are kept", 10_000)
         self.controller.forget()
         if self._detail_wanted is not None:
@@ -355,6 +356,7 @@ class MainWindow(QMainWindow):
 
     def engine_back(self) -> None:
         self.notice.hide()
+        self.log.add_note("Engine restarted")
 
     # Actions
 
