@@ -143,6 +143,8 @@ class InProcessEngine:
             self._done = host.submit(coro)
         else:
             self._done = asyncio.ensure_future(coro)
+        # Held here for its life; a failure is logged, not lost.
+        self._done.add_done_callback(_log_failure)
 
     @property
     def pid(self) -> int:
@@ -172,6 +174,11 @@ class InProcessEngine:
             with contextlib.suppress(concurrent.futures.TimeoutError):
                 self._done.result(timeout)  # type: ignore[call-arg]
             self._host.stop()
+
+
+def _log_failure(done: concurrent.futures.Future[None] | asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.error("the engine failed", exc_info=done.exception())
 
 
 def launcher(options: EngineOptions, layout: str, loop: str = "auto") -> Launcher:
