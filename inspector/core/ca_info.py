@@ -35,6 +35,8 @@ class PublishedCA:
         path, pem = ca.get("path"), ca.get("pem")
         if not isinstance(path, str) or not isinstance(pem, str):
             raise CAError("the engine described no CA")
+        if not pem.isascii():
+            raise CAError("the engine sent an unreadable CA certificate: it is not ASCII")
         return cls(Path(path), pem.encode("ascii"))
 
     @property
