@@ -57,9 +57,12 @@ class Bootstrap:
         if not isinstance(data, dict) or not isinstance(data.get("secret"), str):
             raise ProtocolError("the bootstrap line has no secret")
         fd, port = data.get("fd"), data.get("port")
-        if not (isinstance(fd, int) or isinstance(port, int)):
+        # JSON's true is an int to Python, and descriptor 1 is stdout.
+        fd = fd if type(fd) is int and fd >= 0 else None
+        port = port if type(port) is int and 0 < port < 65536 else None
+        if fd is None and port is None:
             raise ProtocolError("the bootstrap line names neither a descriptor nor a port")
-        return cls(data["secret"], fd if isinstance(fd, int) else None, port)
+        return cls(data["secret"], fd, port)
 
     def connect(self) -> socket.socket:
         """The child's end of the channel."""
