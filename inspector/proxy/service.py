@@ -150,10 +150,15 @@ class EngineService:
 
     def _request(self, message: Message) -> None:
         request_id = field(message, "id", int)
-        op = field(message, "op", str)
-        args = message.get("args", {})
+        op, args = message.get("op"), message.get("args", {})
+        # With an id it can be answered: a wrong field gets an error reply
+        # (docs/protocol.md), only an unanswerable message closes the channel.
+        if not isinstance(op, str):
+            self._reply(request_id, error="a request needs 'op' as str")
+            return
         if not isinstance(args, dict):
-            raise ProtocolError(f"'{op}' arguments are not a map")
+            self._reply(request_id, error=f"'{op}' arguments are not a map")
+            return
         handler = self._handlers.get(op)
         if handler is None:
             self._reply(request_id, error=f"unknown request {op!r}")
