@@ -270,6 +270,12 @@ class EngineService:
         new = wire.settings_from_wire(ProxySettings, args.get("proxy", {}))
         relay = wire.settings_from_wire(RelaySettings, args.get("relay", {}))
         ignore = _patterns(new.ignore_hosts)
+        # A refused configure changes nothing: what can refuse runs first.
+        if not 0 <= new.listen_port <= 65535:
+            # getaddrinfo would take 70000 as 4464 (modulo 65536).
+            raise ValueError(f"invalid listen port {new.listen_port}")
+        if isinstance(self.relay, Relay):
+            self.relay.set_capacity(relay.capacity)
         old = self.settings
         restart = self.server is not None and any(
             getattr(old, name) != getattr(new, name) for name in LISTEN_FIELDS
@@ -282,8 +288,6 @@ class EngineService:
             setattr(old, name, getattr(new, name))
         self.store.body_memory_limit = new.body_memory_limit
         self.store.set_max_flows(new.max_flows)
-        if isinstance(self.relay, Relay):
-            self.relay.set_capacity(relay.capacity)
         self.flush_interval = relay.flush_interval_ms / 1000
         server = self.server
         if server is not None:
