@@ -188,6 +188,8 @@ class EngineLink(QObject):
                 # The channel broke but the process lives on: end it, since
                 # nothing can reach it any more.
                 log.warning("engine channel closed (%s); stopping the engine", reason)
-                handle.terminate(1.0)
                 description = reason
+            # Ended or not, let go of it: its standard input pipe (or its
+            # thread's loop) would otherwise stay open until collected.
+            handle.terminate(1.0)
         self.lost.emit(description or reason)
