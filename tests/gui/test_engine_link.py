@@ -30,6 +30,7 @@ from inspector.gui.engine_link import (
 )
 from inspector.gui.tasks import ErrorReporter, GuiTasks
 from inspector.link.channel import ChannelClosed, FrameChannel, open_channel
+from inspector.proxy.host import EngineHost
 from inspector.proxy.service import CREDIT
 from tests.proxy.engine_pair import TIMEOUT, until
 from tests.proxy.harness import Client, Origin
@@ -187,8 +188,9 @@ class FakeHandle:
         self.terminated.append(timeout)
 
 
-def _link(handle: FakeHandle) -> tuple[EngineLink, list[str]]:
-    link = EngineLink(lambda first_id: handle, _tasks())  # type: ignore[arg-type,return-value]
+def _link(handle: FakeHandle | Callable[[int], Any]) -> tuple[EngineLink, list[str]]:
+    launch = handle if callable(handle) else lambda first_id: handle
+    link = EngineLink(launch, _tasks())
     lost: list[str] = []
     link.lost.connect(lost.append)
     return link, lost
@@ -252,5 +254,39 @@ def test_shutdown_asks_the_engine_and_is_not_a_loss(qapp: QApplication) -> None:
         assert handle.terminated == [TIMEOUT]
         await asyncio.sleep(0.05)
         assert lost == [] and not link.connected
+
+    _qasync(qapp, scenario)
+
+
+def test_an_engine_thread_that_failed_is_reported_and_its_thread_stopped(
+    qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread layout: an engine whose serve raised is described as
+    failed, and letting go of it stops its thread instead of raising its
+    failure again."""
+    hosts: list[EngineHost] = []
+
+    async def failing_serve(sock: socket.socket, secret: str, options: object) -> None:
+        asked = asyncio.Event()
+        channel = await open_channel(sock, lambda message: asked.set(), "window channel")
+        channel.send({"t": "hello", "v": protocol.VERSION, "secret": secret})
+        await asked.wait()
+        channel.close("failing")
+        raise RuntimeError("the engine broke")
+
+    def launch(first_id: int) -> engine.InProcessEngine:
+        hosts.append(EngineHost())
+        return engine.InProcessEngine(engine.EngineOptions(tmp_path), hosts[-1])
+
+    monkeypatch.setattr(engine, "serve", failing_serve)
+
+    async def scenario() -> None:
+        link, lost = _link(launch)  # type: ignore[arg-type]
+        await link.start()
+        with pytest.raises(ChannelClosed):
+            await link.request("ping")
+        await until(lambda: bool(lost))
+        assert lost == ["failed: RuntimeError('the engine broke')"]
+        assert not hosts[0].running
 
     _qasync(qapp, scenario)
