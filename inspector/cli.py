@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import logging
 import os
 import sys
@@ -18,7 +17,7 @@ from inspector.core.certs import CertStore
 from inspector.core.config import config_dir, load_settings
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.http_rules import MessageRejected, split_authority
-from inspector.core.settings import ProxySettings
+from inspector.core.settings import ProxySettings, is_loopback
 from inspector.link.spawn import ENGINE_COMMAND
 from inspector.options import ENGINES, Options
 from inspector.proxy.auth import parse_credentials
@@ -265,15 +264,6 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
     )
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(
@@ -362,7 +352,7 @@ def _fail(message: str) -> int:
 
 def _check_remote(host: str, allowed: bool) -> bool:
     """Refuse (False) or warn about a listen address others can reach."""
-    if _is_loopback(host):
+    if is_loopback(host):
         return True
     if not allowed:
         print(

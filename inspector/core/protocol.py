@@ -123,11 +123,14 @@ class FrameReader:
         return len(self._buffer)
 
 
-def field(message: Message, name: str, kind: type | tuple[type, ...]) -> Any:
-    """``message[name]`` checked to be of ``kind``; ProtocolError otherwise.
-    (``bool`` is refused where ``int`` is asked, as msgpack keeps them apart.)"""
+def field(
+    message: Message, name: str, kind: type | tuple[type, ...], what: str | None = None
+) -> Any:
+    """``message[name]`` checked to be of ``kind``; ProtocolError otherwise,
+    naming ``what`` (by default the message's kind). ``bool`` is refused
+    where ``int`` is asked, as msgpack keeps them apart."""
     value = message.get(name)
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         shown = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise ProtocolError(f"'{message.get('t')}' needs '{name}' as {shown}")
+        raise ProtocolError(f"'{what or message.get('t')}' needs '{name}' as {shown}")
     return value

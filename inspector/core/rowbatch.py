@@ -16,7 +16,7 @@ from inspector.core.events import CriticalEvent
 from inspector.core.protocol import Message, ProtocolError, field
 from inspector.core.relay import LowAggregate
 from inspector.core.relay_metrics import RelayStats
-from inspector.core.summary import check_row
+from inspector.core.summary import ID, check_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +50,12 @@ class RowBatch:
 def batch_from_wire(message: Message) -> RowBatch:
     seq = field(message, "seq", int)
     rows = field(message, "rows", (list, tuple))
+    through = field(message, "through", int)
     for row in rows:
         if not check_row(row):
             raise ProtocolError("malformed row in a batch")
+        if row[ID] > through:
+            raise ProtocolError("a batch holds a row past its 'through'")
     deleted = field(message, "deleted", (list, tuple))
     if not all(type(i) is int for i in deleted):
         raise ProtocolError("malformed deleted ids in a batch")
@@ -67,7 +70,7 @@ def batch_from_wire(message: Message) -> RowBatch:
     return RowBatch(
         seq=seq,
         rows=rows,
-        through=field(message, "through", int),
+        through=through,
         critical=[wire.critical_from_wire(e) for e in field(message, "critical", (list, tuple))],
         low=[wire.aggregate_from_wire(a) for a in field(message, "low", (list, tuple))],
         resync=field(message, "resync", bool),

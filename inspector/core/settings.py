@@ -6,6 +6,7 @@ engine reads and ``RelaySettings`` the part the event relay reads.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 MiB = 1024 * 1024
@@ -85,3 +86,47 @@ class RelaySettings:
 class Settings:
     proxy: ProxySettings = field(default_factory=ProxySettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+POSITIVE = (
+    "body_memory_limit",
+    "max_flows",
+    "connect_timeout",
+    "response_head_timeout",
+    "request_head_timeout",
+    "client_idle_timeout",
+    "upstream_idle_timeout",
+    "tunnel_peek_timeout",
+)
+NOT_NEGATIVE = ("body_capture_limit", "upstream_max_idle_per_host", "shutdown_grace")
+
+
+def check_settings(proxy: ProxySettings, relay: RelaySettings) -> None:
+    """ValueError, saying which, when a setting is out of its range. The
+    engine checks what it is given before applying any of it."""
+    if not 0 <= proxy.listen_port <= 65535:
+        # getaddrinfo would take 70000 as 4464 (modulo 65536).
+        raise ValueError(f"invalid listen port {proxy.listen_port}")
+    if not proxy.allow_remote and not is_loopback(proxy.listen_host):
+        raise ValueError(
+            f"refusing to listen on {proxy.listen_host}, which other machines can reach, "
+            "without allow_remote"
+        )
+    for name in POSITIVE:
+        if getattr(proxy, name) <= 0:
+            raise ValueError(f"{name} must be positive")
+    for name in NOT_NEGATIVE:
+        if getattr(proxy, name) < 0:
+            raise ValueError(f"{name} must not be negative")
+    if relay.flush_interval_ms < 1 or relay.capacity < 1:
+        raise ValueError("the relay's flush interval and capacity must be at least 1")

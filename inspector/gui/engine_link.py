@@ -29,7 +29,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from inspector.core.protocol import Message
+from inspector.core.protocol import Message, ProtocolError
 from inspector.core.rowbatch import RowBatch, batch_from_wire
 from inspector.gui.tasks import GuiTasks
 from inspector.link.channel import ChannelClosed
@@ -54,6 +54,9 @@ MAX_INTERVAL_MS = 250
 """However costly a batch, the table still refreshes four times a second."""
 EXIT_WAIT = 1.0
 """How long to wait for an engine that closed its channel to be reaped."""
+MAX_STEP = 1_000_000
+"""The most a batch may move ``through`` on: an engine sends at most a few
+thousand new rows a batch, and the mirror makes a slot for every id."""
 
 
 def paced_interval(base_ms: int, cycle_seconds: float, pace: float = PACE) -> int:
@@ -93,6 +96,8 @@ class EngineLink(QObject):
         self._ack_timer.setSingleShot(True)
         self._ack_timer.timeout.connect(self._send_ack)
         self._ack_seq = 0
+        self._through = 0
+        """The highest id the engine has sent rows up to."""
 
     @property
     def base_interval_ms(self) -> int:
@@ -121,6 +126,8 @@ class EngineLink(QObject):
             raise
         self.client = client
         self.hello = hello
+        first = hello.get("first_id")
+        self._through = first - 1 if type(first) is int and first > 0 else 0
         client.closed.add_done_callback(functools.partial(self._on_closed, client))
         self.started.emit(hello)
         return hello
@@ -153,6 +160,9 @@ class EngineLink(QObject):
 
     def _on_batch(self, message: Message) -> None:
         batch = batch_from_wire(message)  # ProtocolError closes the channel
+        if batch.through - self._through > MAX_STEP:
+            raise ProtocolError(f"a batch jumps to flow {batch.through} from {self._through}")
+        self._through = max(self._through, batch.through, batch.cleared_through)
         started = time.perf_counter()
         try:
             self.batch_received.emit(batch)

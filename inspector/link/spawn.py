@@ -8,9 +8,6 @@ listens on a loopback port for exactly one connection. Either way the
 child is given a random secret on its standard input, never in its
 arguments or environment, and must present it in its ``hello`` (checked in
 constant time by ``EngineClient.connect``).
-
-The child's standard input stays open for as long as the window lives: it
-is a second lifeline, closed by the kernel however the window ends.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.naive_relay import NaiveRelay
 from inspector.core.protocol import Message, ProtocolError, field
 from inspector.core.relay import LowAggregate, Relay
-from inspector.core.settings import ProxySettings, RelaySettings
+from inspector.core.settings import ProxySettings, RelaySettings, check_settings
 from inspector.core.store import FlowStore
 from inspector.link.channel import ChannelClosed, FrameChannel
 from inspector.proxy.batches import BatchBuilder
@@ -114,7 +114,7 @@ class EngineService:
     async def run(self, channel: FrameChannel, secret: str) -> None:
         """Serve ``channel`` until it closes; then stop listening."""
         self.channel = channel
-        channel.send(self.hello(secret))
+        self._send(self.hello(secret))
         if isinstance(self.relay, NaiveRelay):
             self.relay.set_callback(self._send_event)
         pump = self.tasks.spawn(self._pump(), name="batches")
@@ -271,9 +271,7 @@ class EngineService:
         relay = wire.settings_from_wire(RelaySettings, args.get("relay", {}))
         ignore = _patterns(new.ignore_hosts)
         # A refused configure changes nothing: what can refuse runs first.
-        if not 0 <= new.listen_port <= 65535:
-            # getaddrinfo would take 70000 as 4464 (modulo 65536).
-            raise ValueError(f"invalid listen port {new.listen_port}")
+        check_settings(new, relay)
         if isinstance(self.relay, Relay):
             self.relay.set_capacity(relay.capacity)
         old = self.settings
@@ -308,7 +306,7 @@ class EngineService:
         return {"cleared_through": self.store.last_id}
 
     def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        ids = field(args, "ids", (list, tuple))
+        ids = field(args, "ids", (list, tuple), "delete")
         if not all(type(i) is int for i in ids):
             raise ProtocolError("'delete' takes a list of flow ids")
         deleted = [flow_id for flow_id in ids if self.store.delete(flow_id)]
@@ -316,7 +314,7 @@ class EngineService:
         return {"deleted": deleted}
 
     def _detail(self, args: dict[str, Any]) -> dict[str, Any]:
-        flow = self.store.get(field(args, "id", int))
+        flow = self.store.get(field(args, "id", int, "detail"))
         inline = args.get("inline", wire.BODY_INLINE)
         if type(inline) is not int or inline < 0:
             raise ProtocolError("'inline' must be a byte count")
@@ -325,9 +323,9 @@ class EngineService:
         }
 
     def _body(self, args: dict[str, Any]) -> dict[str, Any]:
-        flow = self.store.get(field(args, "id", int))
-        side = field(args, "side", str)
-        offset, length = field(args, "offset", int), field(args, "length", int)
+        flow = self.store.get(field(args, "id", int, "body"))
+        side = field(args, "side", str, "body")
+        offset, length = field(args, "offset", int, "body"), field(args, "length", int, "body")
         if side not in ("request", "response") or offset < 0 or length < 0:
             raise ProtocolError("'body' takes side request|response and a non-negative range")
         message = None

@@ -116,6 +116,7 @@ BAD_BATCHES = [
     ("a row's state unknown", _with(f"rows.1.{S.STATE}", 9)),
     ("no through", _with("through", ...)),
     ("through a float", _with("through", 2.0)),
+    ("a row past through", _with("through", 0)),
     ("critical a map", _with("critical", {})),
     ("an unknown critical event", _with("critical.0", {"kind": "Exploded"})),
     ("a critical event of no kind", _with("critical.0", {"kind": None})),

@@ -24,6 +24,7 @@ from inspector.core.rowbatch import RowBatch, StoreCounters
 from inspector.gui.engine_link import (
     CATCH_UP_PACE,
     MAX_INTERVAL_MS,
+    MAX_STEP,
     PACE,
     EngineLink,
     paced_interval,
@@ -94,6 +95,27 @@ def test_the_wait_before_an_ack_follows_the_cost_of_a_batch(qapp: QApplication) 
     assert link.interval_ms == 33 and link._ack_timer.interval() == 0
     link.set_interval(100)
     assert link.base_interval_ms == 100
+    link._ack_timer.stop()
+
+
+def test_a_batch_that_jumps_too_far_ahead_is_refused(qapp: QApplication) -> None:
+    """Every id gets a slot in the mirror: an engine claiming to have sent
+    rows a billion ids ahead would make the window allocate for them all."""
+    link = EngineLink(lambda first: pytest.fail("no engine here"), _tasks())
+    message = {
+        "t": "batch",
+        "seq": 1,
+        "rows": [],
+        "critical": [],
+        "low": [],
+        "resync": False,
+        "deleted": [],
+        "cleared_through": 0,
+        "dropped_through": 0,
+    }
+    link._on_batch({**message, "through": 5_000})
+    with pytest.raises(ProtocolError, match="jumps"):
+        link._on_batch({**message, "seq": 2, "through": 5_000 + MAX_STEP + 1})
     link._ack_timer.stop()
 
 

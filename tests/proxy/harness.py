@@ -14,8 +14,8 @@ import h11
 from inspector.core.settings import ProxySettings
 from inspector.core.sinks import ListSink
 from inspector.core.store import FlowStore
-from inspector.proxy.server import ProxyServer
 from inspector.proxy.context import HostFilter, ServerContexts
+from inspector.proxy.server import ProxyServer
 from inspector.proxy.upstream import Resolver
 
 
