@@ -515,7 +515,11 @@ def summarize(
 
     stop: dict[str, Any] | None = None
     if stops:
-        stop = {key: _median([s[key] for s in stops]) for key in stops[0] if key != "round"}
+        stop = {
+            key: _median([s[key] for s in stops])
+            for key, value in stops[0].items()
+            if key != "round" and not isinstance(value, list)
+        }
         stop["lost_total"] = sum(s["lost"] for s in stops)
         stop["catchup_s_worst"] = max(
             (s["catchup_s"] if s["catchup_s"] is not None else float("inf")) for s in stops
