@@ -12,9 +12,14 @@ prettier is computed lazily by whoever displays them. Timestamps are plain
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 Headers = list[tuple[bytes, bytes]]
+"""Headers being built, as the wire gives them."""
+HeaderSeq = Sequence[tuple[bytes, bytes]]
+"""Headers as a message holds them: a list, or packed once the flow is over
+(``core.headers``)."""
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -43,7 +48,7 @@ class Message:
     """The parts shared by requests and responses."""
 
     version: str = "1.1"
-    headers: Headers = field(default_factory=list)
+    headers: HeaderSeq = field(default_factory=list)
     body: bytes = b""
     """The captured body, up to the capture limit."""
     body_size: int = 0

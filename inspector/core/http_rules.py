@@ -12,7 +12,7 @@ import functools
 import ipaddress
 from dataclasses import dataclass
 
-from inspector.core.flow import DEFAULT_PORTS, Headers
+from inspector.core.flow import DEFAULT_PORTS, HeaderSeq
 
 MAX_REQUEST_LINE = 8 * 1024
 """Longer request lines get 414. RFC 9112 section 3 recommends supporting at
@@ -51,7 +51,7 @@ class MessageRejected(Exception):
         self.message = message
 
 
-def check_framing(headers: Headers, http_version: bytes = b"1.1") -> None:
+def check_framing(headers: HeaderSeq, http_version: bytes = b"1.1") -> None:
     """Refuse ambiguous message framing (RFC 9112 sections 6.1 and 6.3).
 
     ``headers`` are raw ``(name, value)`` pairs in any case, ``http_version``
@@ -118,7 +118,7 @@ def check_framing(headers: Headers, http_version: bytes = b"1.1") -> None:
             raise MessageRejected(501, "only Transfer-Encoding: chunked is supported")
 
 
-def has_body(headers: Headers) -> bool:
+def has_body(headers: HeaderSeq) -> bool:
     """Whether a request's framing announces a body."""
     for name, value in headers:
         size = len(name)
@@ -129,7 +129,7 @@ def has_body(headers: Headers) -> bool:
     return False
 
 
-def check_connect(headers: Headers) -> None:
+def check_connect(headers: HeaderSeq) -> None:
     """Refuse a CONNECT request that announces content.
 
     "A CONNECT request message does not have content" (RFC 9110 section
@@ -145,7 +145,7 @@ def check_connect(headers: Headers) -> None:
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 
 
-def relayable_response_headers(status: int, raw_headers: Headers) -> Headers:
+def relayable_response_headers(status: int, raw_headers: HeaderSeq) -> HeaderSeq:
     """The fields of an upstream response (final or 1xx) to send on to the
     client: the forwardable ones, less Content-Length and Transfer-Encoding
     on a 1xx or 204 answer.
@@ -162,7 +162,7 @@ def relayable_response_headers(status: int, raw_headers: Headers) -> Headers:
     return [(name, value) for name, value in headers if name.lower() not in _FRAMING]
 
 
-def find_header(headers: Headers, lower_name: bytes) -> bytes | None:
+def find_header(headers: HeaderSeq, lower_name: bytes) -> bytes | None:
     """The first value of ``lower_name`` (given in lower case)."""
     size = len(lower_name)
     for name, value in headers:
@@ -171,7 +171,7 @@ def find_header(headers: Headers, lower_name: bytes) -> bytes | None:
     return None
 
 
-def check_head_size(headers: Headers, request_line_length: int) -> None:
+def check_head_size(headers: HeaderSeq, request_line_length: int) -> None:
     """Enforce the request line and header count limits."""
     if request_line_length > MAX_REQUEST_LINE:
         raise MessageRejected(414, f"request line longer than {MAX_REQUEST_LINE} bytes")
@@ -179,7 +179,7 @@ def check_head_size(headers: Headers, request_line_length: int) -> None:
         raise MessageRejected(431, f"more than {MAX_HEADER_LINES} header fields")
 
 
-def forwardable_headers(raw_headers: Headers) -> Headers:
+def forwardable_headers(raw_headers: HeaderSeq) -> HeaderSeq:
     """Drop hop-by-hop fields, including any the Connection header names.
 
     ``raw_headers`` keep their original name case, which is forwarded as is.

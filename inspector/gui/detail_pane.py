@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.flow import Flow, Headers, Message, TlsInfo
+from inspector.core.flow import Flow, HeaderSeq, Message, TlsInfo
 from inspector.core.format import duration, size
 from inspector.gui.body_viewer import BodyViewer
 from inspector.gui.timing_view import TimingView
@@ -43,7 +43,7 @@ class HeadersTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setWordWrap(False)
 
-    def set_headers(self, headers: Headers) -> None:
+    def set_headers(self, headers: HeaderSeq) -> None:
         self.setRowCount(len(headers))
         for row, (name, value) in enumerate(headers):
             self.setItem(row, 0, QTableWidgetItem(name.decode("latin-1")))

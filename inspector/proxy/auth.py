@@ -18,7 +18,7 @@ import functools
 import hashlib
 import hmac
 
-from inspector.core.flow import Headers
+from inspector.core.flow import Headers, HeaderSeq
 from inspector.core.http_rules import find_header
 
 REALM = "Inspector"
@@ -42,7 +42,7 @@ def _digest(credentials: str) -> bytes:
     return hashlib.sha256(credentials.encode("utf-8")).digest()
 
 
-def is_authorized(headers: Headers, credentials: str) -> bool:
+def is_authorized(headers: HeaderSeq, credentials: str) -> bool:
     """Whether ``headers`` carry ``credentials`` (``USER:PASS``) as Basic
     proxy authorization."""
     value = find_header(headers, b"proxy-authorization")
@@ -58,7 +58,7 @@ def is_authorized(headers: Headers, credentials: str) -> bool:
     return hmac.compare_digest(hashlib.sha256(given).digest(), _digest(credentials))
 
 
-def redact(headers: Headers) -> Headers:
+def redact(headers: HeaderSeq) -> HeaderSeq:
     """``headers`` with proxy credentials replaced, the scheme kept, for
     recording on a flow (what the user sees and exports)."""
     if find_header(headers, b"proxy-authorization") is None:

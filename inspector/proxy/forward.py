@@ -20,7 +20,7 @@ import h11
 from inspector.core import http_rules
 from inspector.core.capture import BodyCapture
 from inspector.core.events import WarningRaised
-from inspector.core.flow import Flow, Response
+from inspector.core.flow import Flow, Headers, HeaderSeq, Response
 from inspector.core.http_rules import (
     MAX_HEAD_SIZE,
     MessageRejected,
@@ -48,7 +48,7 @@ async def forward(client: ClientSide, flow: Flow, event: h11.Request, target: Ta
         headers = [(b"Host", _authority(target).encode("ascii")), *headers]
     try:
         out = h11.Request(
-            method=event.method, target=target.path.encode("latin-1"), headers=headers
+            method=event.method, target=target.path.encode("latin-1"), headers=_listed(headers)
         )
     except h11.LocalProtocolError as exc:
         raise ClientError(400, "bad-request", f"cannot forward this request: {exc}") from None
@@ -181,7 +181,9 @@ async def _read_head_events(
                 raise UpstreamError(502, "bad-response", "upstream switched protocols unasked")
             relayed = h11.InformationalResponse(
                 status_code=event.status_code,
-                headers=relayable_response_headers(event.status_code, event.headers.raw_items()),
+                headers=_listed(
+                    relayable_response_headers(event.status_code, event.headers.raw_items())
+                ),
                 reason=event.reason,
             )
             data = client.send_informational(relayed)
@@ -300,7 +302,9 @@ async def _relay_response(
         headers = [*headers, (b"Connection", b"close")]
     try:
         head = client.start_response(
-            h11.Response(status_code=event.status_code, headers=headers, reason=event.reason)
+            h11.Response(
+                status_code=event.status_code, headers=_listed(headers), reason=event.reason
+            )
         )
     except h11.LocalProtocolError as exc:
         raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
@@ -347,6 +351,11 @@ async def _relay_response(
     finally:
         recorder.response_body(flow, capture)
     return True
+
+
+def _listed(headers: HeaderSeq) -> Headers:
+    """Headers as h11 takes them."""
+    return headers if isinstance(headers, list) else list(headers)
 
 
 def _response_head_size(event: h11.Response) -> int:

@@ -3,8 +3,8 @@
 Connection code (the client connection, forwarding, tunnels) says what
 happened, "the response head went to the client", "the tunnel closed",
 and the recorder creates the flow in the store, stamps the time, sets the
-fields and the state, emits the matching event, and accounts the bodies
-once the flow is over. No other engine code assigns a flow's fields, so
+fields and the state, emits the matching event, and once the flow is over
+packs its headers and accounts its bodies. No other engine code assigns a flow's fields, so
 each state change has one owner and a window's notification can never be
 forgotten or sent twice.
 """
@@ -38,6 +38,7 @@ from inspector.core.flow import (
     TlsInfo,
     TunnelInfo,
 )
+from inspector.core.headers import PackedHeaders
 from inspector.core.store import FlowStore
 
 PROGRESS_STEP = 1024 * 1024
@@ -118,7 +119,7 @@ class FlowRecorder:
         flow.t_end = time.time()
         flow.state = FlowState.COMPLETE
         self.sink.emit(FlowFinished(flow.id))
-        self.store.account(flow)
+        self._settle(flow)
 
     def failed(self, flow: Flow, kind: str, message: str, response: Response | None = None) -> None:
         """The exchange failed (answered with ``response``, if one was sent)."""
@@ -128,7 +129,7 @@ class FlowRecorder:
         flow.t_end = time.time()
         flow.state = FlowState.FAILED
         self.sink.emit(FlowFailed(flow.id))
-        self.store.account(flow)
+        self._settle(flow)
 
     def refused(
         self,
@@ -193,6 +194,15 @@ class FlowRecorder:
             flow.error = error
             flow.state = FlowState.FAILED
             self.sink.emit(TunnelFailed(flow.id))
+        self._settle(flow)
+
+    def _settle(self, flow: Flow) -> None:
+        """The flow is over: its headers are packed (they no longer change,
+        and packed they cost a fraction of the memory) and its bodies
+        counted against the store's limit."""
+        flow.request.headers = PackedHeaders.of(flow.request.headers)
+        if flow.response is not None:
+            flow.response.headers = PackedHeaders.of(flow.response.headers)
         self.store.account(flow)
 
 
