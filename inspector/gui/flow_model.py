@@ -49,6 +49,7 @@ from inspector.gui.flow_cells import (
     cell,
 )
 from inspector.gui.jobs import SlicedJob
+from inspector.gui.row_index import RowIndex
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_CHUNK = 10_000
@@ -75,7 +76,7 @@ class FlowTableModel(QAbstractTableModel):
         self._filter = parse_filter("")
         self._sort_column = Column.ID
         self._sort_order = Qt.SortOrder.AscendingOrder
-        self._index: dict[int, int] | None = None
+        self._index: RowIndex | None = None
         """id -> row, kept only when sorted by a column other than #."""
         self._undecided: set[int] = set()
         """Unfinished flows the filter rejected but may accept once done."""
@@ -168,7 +169,7 @@ class FlowTableModel(QAbstractTableModel):
                 return pos
             return None
         if self._index is None:
-            self._index = {fid: row for row, fid in enumerate(self._ids)}
+            self._index = RowIndex.of(self._ids)
         return self._index.get(flow_id)
 
     @property
@@ -470,12 +471,11 @@ class FlowTableModel(QAbstractTableModel):
         ordered = yield from self._ordered(ids)
         # The id -> row index for the new order, in slices too: built in the
         # last step it cost 240 ms at 500,000 rows, a freeze at the end.
-        index: dict[int, int] | None = None
+        index: RowIndex | None = None
         if self._sort_column != Column.ID:
-            index = {}
+            index = RowIndex()
             for start in range(0, len(ordered), INDEX_CHUNK):
-                chunk = ordered[start : start + INDEX_CHUNK]
-                index.update(zip(chunk, range(start, start + len(chunk)), strict=True))
+                index.place(ordered[start : start + INDEX_CHUNK], start)
                 yield 100
         # Rows added while sorting go after the sorted ones; deleted ones go.
         removed = self._job_removed
@@ -488,8 +488,7 @@ class FlowTableModel(QAbstractTableModel):
         old_ids = [self._ids[p.row()] if 0 <= p.row() < len(self._ids) else -1 for p in persistent]
         if extra:
             if index is not None:
-                first = len(ordered)
-                index.update(zip(extra, range(first, first + len(extra)), strict=True))
+                index.place(extra, len(ordered))
             ordered.extend(extra)
         self._ids = ordered
         self._index = index
