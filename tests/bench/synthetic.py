@@ -4,7 +4,7 @@ what the proxy records (absolute URLs spread over a few hundred hosts,
 mixed methods, statuses, content types, sizes and durations), so sorting by
 any column does real comparisons, and they are built the way the engine
 builds them: whole values assigned, nothing shared between flows but the
-interned strings.
+interned strings, and headers packed as the recorder packs a finished flow's.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 
 from inspector.core.flow import FlowState, Request, Response
+from inspector.core.headers import PackedHeaders
 from inspector.core.store import FlowStore
 
 _METHODS = ("GET",) * 8 + ("POST", "PUT", "DELETE", "OPTIONS")
@@ -41,16 +42,18 @@ def fill(store: FlowStore, count: int, seed: int = 1) -> None:
             host=host,
             port=443 if n % 3 else 80,
             target=f"/v{n % 7}/items/{rng.randrange(1_000_000)}?page={n % 50}",
-            headers=[(b"Host", host.encode()), (b"Accept", b"*/*")],
+            headers=PackedHeaders([(b"Host", host.encode()), (b"Accept", b"*/*")]),
         )
         size = rng.randrange(50_000)
         flow.response = Response(
             status=statuses[rng.randrange(len(statuses))],
             reason="OK",
-            headers=[
-                (b"Content-Type", types[rng.randrange(len(types))]),
-                (b"Content-Length", str(size).encode()),
-            ],
+            headers=PackedHeaders(
+                [
+                    (b"Content-Type", types[rng.randrange(len(types))]),
+                    (b"Content-Length", str(size).encode()),
+                ]
+            ),
             body_size=size,
         )
         flow.t_start = base + n * 0.001
