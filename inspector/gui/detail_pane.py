@@ -27,6 +27,8 @@ from inspector.core.format import duration, size
 from inspector.gui.body_viewer import BodyViewer
 from inspector.gui.timing_view import TimingView
 
+SELECT = "Select a flow to see its details."
+
 
 class HeadersTable(QTableWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -106,13 +108,12 @@ class DetailPane(QTabWidget):
         """No details to show, and why."""
         self.show_flow(None, text)
 
-    def show_flow(
-        self, flow: Flow | None, empty: str = "Select a flow to see its details."
-    ) -> None:
+    def show_flow(self, flow: Flow | None, empty: str = SELECT) -> None:
         self.flow_id = flow.id if flow is not None else None
         if flow is None:
+            # A reason (not the prompt to select) shows on whichever tab is open.
             self.request.set_message(_escape(empty), None)
-            self.response.set_message("", None)
+            self.response.set_message(_escape(empty) if empty != SELECT else "", None)
             self.timing.set_flow(None)
             self._set_connection([])
             return
