@@ -5,8 +5,8 @@ asks for, with the local CA from ``inspector.core.ca``, and caches the ready
 server-side ``ssl.SSLContext`` per name: building a context (OpenSSL context
 setup plus parsing the chain and key) costs more than signing. Every leaf of
 a run shares one key, made when the store is, so issuing never waits for key
-generation (DESIGN.md, "HTTPS interception"). The store is thread-safe: the
-engine thread asks for contexts while the GUI reads the CA's fingerprint.
+generation (DESIGN.md, "HTTPS interception"). The store is thread-safe, for
+an engine on a thread of its own while others read the CA.
 
 ``ssl.SSLContext.load_cert_chain`` reads only files, so each context is
 loaded from a file in a private directory (mode 0o700, made once per store,

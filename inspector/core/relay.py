@@ -1,12 +1,13 @@
-"""The event relay: the engine's sink, drained by the GUI in coalesced batches.
-``emit`` runs on the engine thread on the request path; ``drain`` runs on the
-consumer's thread (the GUI's timer, or the headless printer) and returns one
-``Batch``. The policies follow DESIGN.md, "The relay": critical events queue
-in order and always come out in full; flow events keep one pending entry per
-flow id (oldest first) and, beyond ``max_pending_flow_ids``, collapse into a
-resync that tells the consumer to re-read the store; low events fold into one
-aggregate per ``(kind, key)`` and are dropped, counted, when a new aggregate
-would push the depth past ``low_high_water``. Memory is bounded by those two
+"""The event relay: the engine's sink, drained in coalesced batches.
+``emit`` runs on the request path; ``drain`` runs on the consumer's side (the
+engine's batch builder, which turns each batch into rows for the window, or
+the headless printer) and returns one ``Batch``. The policies follow
+DESIGN.md, "The relay": critical events queue in order and always come out
+in full; flow events keep one pending entry per flow id (oldest first) and,
+beyond ``max_pending_flow_ids``, collapse into a resync that tells the
+consumer to re-read the store; low events fold into one aggregate per
+``(kind, key)`` and are dropped, counted, when a new aggregate would push the
+depth past ``low_high_water``. Memory is bounded by those two
 capacities plus the critical queue, unbounded by design: critical events are
 rare and must never be lost, so a backlog beyond ``critical_soft_limit`` is
 counted and logged at drain instead.
@@ -18,7 +19,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from inspector.core.events import Event, FlowCreated, FlowEvent, LowEvent, Priority
@@ -102,21 +103,10 @@ class Relay:
     A low event folded into a pending aggregate is coalesced; one refused
     at the high-water mark is dropped. One producer thread and one consumer
     thread is the design; several emitters are safe too.
-
-    ``wake`` (optional) is called after a critical event is queued, on the
-    emitting thread, outside the lock: it must be thread-safe and must not
-    block (the Qt bridge posts a queued signal). Exceptions from it are
-    counted as errors and swallowed.
     """
 
-    def __init__(
-        self,
-        limits: RelayLimits | None = None,
-        *,
-        wake: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, limits: RelayLimits | None = None) -> None:
         self.limits = limits or RelayLimits()
-        self._wake = wake
         # The GIL alone is not enough: an emit is a check, an insert and a
         # counter update, and a thread switch between them would let a drain
         # swap the container away and lose the insert or break the counts
@@ -172,9 +162,6 @@ class Relay:
         self._rate = RateMeter(self.limits.rate_window)
         self._errors_logged = 0
         self._critical_over_logged = 0
-
-    def set_wake(self, wake: Callable[[], None] | None) -> None:
-        self._wake = wake
 
     def set_capacity(self, max_pending_flow_ids: int) -> None:
         """Change how many distinct flow ids queue before a resync; ids
@@ -247,9 +234,6 @@ class Relay:
                     self._critical_added += 1
                 finally:
                     self._release()
-                wake = self._wake
-                if wake is not None:
-                    wake()
         except Exception as exc:
             # Type names only: formatting a hostile event or error could raise.
             self._acquire()

@@ -1,1 +1,2 @@
-"""The desktop user interface: PySide6 widgets, models and the relay bridge."""
+"""The desktop user interface: PySide6 widgets and models, and the window's
+link to its engine."""

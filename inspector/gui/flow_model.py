@@ -120,9 +120,10 @@ class FlowTableModel(QAbstractTableModel):
 
         A repaint asks each visible cell for seven roles; through ``data``
         that is seven calls from C++ into Python per cell, each taking the
-        interpreter lock, which the engine's thread holds much of the time
-        under load: every hand-over costs a wait. One call per cell cuts
-        those hand-overs sevenfold."""
+        interpreter lock, which an engine on a thread of this process
+        (``--engine thread``) holds much of the time under load: every
+        hand-over costs a wait. One call per cell cuts those hand-overs
+        sevenfold, and costs a seventh of the calls in any layout."""
         flow = self._flow_of(index)
         column = index.column()
         if isinstance(roleDataSpan, QModelRoleData):

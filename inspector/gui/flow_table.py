@@ -94,10 +94,11 @@ class FlowTable(QTableView):
     def paintEvent(self, event: QPaintEvent) -> None:
         # Deliberately a Python override: the interpreter lock is then held
         # through the whole C++ paint, and the model's hundred-odd multiData
-        # calls run inside it. Without it, each of them takes the lock back
-        # from the engine's thread, which under load means waiting out its
-        # switch interval (5 ms) each time: paints of 100-200 ms. The engine
-        # waits for one paint instead (a few ms; the bridge paces repaints
+        # calls run inside it. With the engine on a thread of this process
+        # (--engine thread), each of them would otherwise take the lock back
+        # from it, which under load means waiting out its switch interval
+        # (5 ms) each time: paints of 100-200 ms. The engine waits for one
+        # paint instead (a few ms; the link paces batches, and so repaints,
         # to a seventh of the GUI's time at most).
         super().paintEvent(event)
 

@@ -4,8 +4,8 @@ A job is a generator that does a little work per step and yields its
 progress (0-100). ``SlicedJob`` runs steps from a zero-delay timer until a
 slice has used its time budget (about one frame), then hands control back
 to the event loop. Sorting or filtering a million flows thus takes a second
-or two of wall time while the window keeps repainting and the proxy, on its
-own thread, keeps serving.
+or two of wall time while the window keeps repainting (and the proxy, in
+its own process, never notices).
 
 Signals (on ``SlicedJob``):
     progress(int): percent done, at most once per slice.

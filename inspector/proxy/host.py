@@ -2,10 +2,8 @@
 
 ``EngineHost`` runs a stock asyncio loop on a dedicated thread and lets any
 thread start coroutines there (``submit``) and stop it (``stop``). The
-desktop app hosts the engine this way, so the proxy keeps serving however
-busy the GUI thread is (DESIGN.md, "Threads"). ``EngineHost.borrow(loop)``
-wraps an existing loop instead, without a thread: the qasync layout used for
-side-by-side benchmarks, behind the same interface.
+desktop app's thread layout (``--engine thread``, kept to compare with the
+engine's own process in the benchmarks) hosts its engine this way.
 """
 
 from __future__ import annotations
@@ -26,15 +24,6 @@ class EngineHost:
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._owned = True
-
-    @classmethod
-    def borrow(cls, loop: asyncio.AbstractEventLoop) -> EngineHost:
-        """A host for an already running loop (no thread of its own)."""
-        host = cls()
-        host._loop = loop
-        host._owned = False
-        return host
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -43,16 +32,12 @@ class EngineHost:
         return self._loop
 
     @property
-    def threaded(self) -> bool:
-        return self._owned
-
-    @property
     def running(self) -> bool:
-        return self._loop is not None and (not self._owned or self._thread is not None)
+        return self._loop is not None and self._thread is not None
 
     def start(self) -> None:
         """Start the loop thread and return once the loop runs."""
-        if not self._owned or self._thread is not None:
+        if self._thread is not None:
             return
         ready = threading.Event()
         loop = asyncio.new_event_loop()
@@ -83,9 +68,7 @@ class EngineHost:
         return self.submit(coro).result(timeout)
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop the loop and join its thread (a no-op for a borrowed loop)."""
-        if not self._owned:
-            return
+        """Stop the loop and join its thread."""
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return

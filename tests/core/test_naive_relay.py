@@ -9,15 +9,13 @@ import threading
 import pytest
 
 from inspector.core.events import (
-    BytesTransferred,
     Event,
     FlowCreated,
     FlowFinished,
     ProxyStopped,
     WarningRaised,
 )
-from inspector.core.naive_relay import NaiveRelay, batch_of
-from inspector.core.relay import LowAggregate
+from inspector.core.naive_relay import NaiveRelay
 
 
 def test_every_event_reaches_the_callback_at_once_in_order() -> None:
@@ -55,22 +53,6 @@ def test_a_failing_callback_never_reaches_the_emitter(caplog: pytest.LogCaptureF
     assert caplog.text.count("naive relay callback failed") == 1
 
 
-def test_deferred_delivery_counts_the_backlog_until_applied() -> None:
-    posted: list[Event] = []
-    relay = NaiveRelay()
-    relay.set_callback(posted.append, deferred=True)
-    for flow_id in range(1, 4):
-        relay.emit(FlowFinished(flow_id))
-    stats = relay.snapshot()
-    assert stats.depth == stats.flow.pending == 3 and stats.flow.delivered == 0
-    relay.record_applied(posted[0], queued_at=0.0, seconds=0.004)
-    relay.record_discarded(posted[1])
-    stats = relay.snapshot()
-    assert (stats.flow.delivered, stats.flow.dropped, stats.flow.pending) == (1, 1, 1)
-    assert stats.high_water == 3 and stats.balanced
-    assert stats.flush_max == 0.004 and stats.lag_last > 0
-
-
 def test_emits_from_several_threads_are_all_counted() -> None:
     count = 0
     lock = threading.Lock()
@@ -93,15 +75,3 @@ def test_emits_from_several_threads_are_all_counted() -> None:
         thread.join()
     stats = relay.snapshot()
     assert count == stats.flow.delivered == stats.flow.emitted == 20_000
-
-
-def test_batch_of_wraps_one_event_like_a_drained_batch() -> None:
-    created = batch_of(FlowCreated(7))
-    assert list(created.changed_ids) == [7] and created.new_ids == range(7, 8)
-    assert batch_of(FlowFinished(7)).new_ids == range(0)
-    warning = WarningRaised("reset", "h", "m")
-    assert list(batch_of(warning, 1.5).low) == [LowAggregate("reset", "h", 1, warning, 1.5)]
-    progress = batch_of(BytesTransferred("progress", "7", 10))
-    assert progress.low[0].count == 1
-    assert list(batch_of(ProxyStopped()).critical) == [ProxyStopped()]
-    assert batch_of(ProxyStopped()).stats is None

@@ -167,18 +167,15 @@ def test_low_events_are_dropped_above_the_high_water_mark() -> None:
 def test_emit_never_raises_and_failures_are_counted_then_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def broken_wake() -> None:
-        raise RuntimeError("no")
-
-    relay = Relay(wake=broken_wake)
+    relay = Relay()
     relay.emit(object())  # type: ignore[arg-type]
     relay.emit(None)  # type: ignore[arg-type]
     relay.emit(ProxyStopped())
     with caplog.at_level(logging.ERROR, logger="inspector.core.relay"):
         batch = relay.drain()
-    assert batch.stats is not None and batch.stats.errors == 3
-    assert list(batch.critical) == [ProxyStopped()]  # queued before the wake failed
-    assert "3 emit(s) failed" in caplog.text
+    assert batch.stats is not None and batch.stats.errors == 2
+    assert list(batch.critical) == [ProxyStopped()]
+    assert "2 emit(s) failed" in caplog.text
 
 
 def test_critical_backlog_beyond_the_soft_limit_is_kept_and_reported(
@@ -192,19 +189,6 @@ def test_critical_backlog_beyond_the_soft_limit_is_kept_and_reported(
         batch = relay.drain()
     assert [e.port for e in batch.critical if isinstance(e, ListenFailed)] == list(range(5))
     assert "critical event backlog" in caplog.text
-
-
-def test_wake_is_called_for_critical_events_only() -> None:
-    calls: list[int] = []
-    relay = Relay(wake=lambda: calls.append(1))
-    relay.emit(FlowFinished(1))
-    relay.emit(WarningRaised("k", "k", "m"))
-    assert calls == []
-    relay.emit(ProxyStopped())
-    assert calls == [1]
-    relay.set_wake(None)
-    relay.emit(ProxyStopped())
-    assert calls == [1]
 
 
 def test_flush_metrics_use_the_reported_time_or_the_drains_own() -> None:

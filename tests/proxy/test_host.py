@@ -60,17 +60,3 @@ def test_stop_with_pending_tasks_returns() -> None:
     started = time.monotonic()
     host.stop()
     assert time.monotonic() - started < 3
-
-
-def test_borrowed_loop_runs_in_place() -> None:
-    async def scenario() -> None:
-        host = EngineHost.borrow(asyncio.get_running_loop())
-        assert not host.threaded
-
-        async def value() -> int:
-            return 7
-
-        assert await asyncio.wrap_future(host.submit(value())) == 7
-        host.stop()
-
-    asyncio.run(scenario())
