@@ -18,7 +18,6 @@ Signals:
 from __future__ import annotations
 
 import bisect
-import heapq
 from collections.abc import Generator, Iterable, Sequence
 from typing import Any
 
@@ -50,10 +49,9 @@ from inspector.gui.flow_cells import (
 )
 from inspector.gui.jobs import SlicedJob
 from inspector.gui.row_index import RowIndex
+from inspector.gui.table_jobs import runs_of, sliced_filter, sliced_sort
 
 Index = QModelIndex | QPersistentModelIndex
-SORT_CHUNK = 10_000
-FILTER_CHUNK = 20_000
 INDEX_CHUNK = 50_000
 RESORT_DELAY_MS = 1000
 RESET_AFTER_RUNS = 256
@@ -347,12 +345,7 @@ class FlowTableModel(QAbstractTableModel):
         rows = [row for row, flow_id in enumerate(ids) if flow_id <= through]
         if not rows:
             return
-        runs: list[tuple[int, int]] = []
-        for row in rows:
-            if runs and runs[-1][1] == row - 1:
-                runs[-1] = (runs[-1][0], row)
-            else:
-                runs.append((row, row))
+        runs = runs_of(rows)
         self._index = None
         if len(runs) > RESET_AFTER_RUNS:
             if self.job_running:
@@ -440,19 +433,8 @@ class FlowTableModel(QAbstractTableModel):
         job.start()
 
     def _filter_steps(self, flow_filter: FlowFilter) -> Generator[int, None, None]:
-        mirror = self._mirror
         upto = self._seen
-        start = mirror.first_id
-        total = max(upto - start + 1, 1)
-        kept: list[int] = []
-        undecided: set[int] = set()
-        for chunk_start in range(start, upto + 1, FILTER_CHUNK):
-            for flow in mirror.rows(chunk_start, min(chunk_start + FILTER_CHUNK - 1, upto)):
-                if flow_filter(flow):
-                    kept.append(flow.id)
-                elif flow_filter.uses_response and not flow.finished:
-                    undecided.add(flow.id)
-            yield (chunk_start - start) * 100 // total
+        kept, undecided = yield from sliced_filter(self._mirror, flow_filter, upto)
         oldest = kept[0] if kept else upto + 1
         ordered = yield from self._ordered(kept)
         removed = self._job_removed
@@ -500,46 +482,13 @@ class FlowTableModel(QAbstractTableModel):
         self.layoutChanged.emit()
 
     def _ordered(self, ids: list[int]) -> Generator[int, None, list[int]]:
-        """Order ``ids`` by the current sort, in slices; yields progress and
-        returns the order.
-
-        Runs of SORT_CHUNK ids are sorted one per step, then merged a chunk
-        of output per step. Keys live in flat lists, never in per-row
-        tuples: a million tuples would cost a long pause just to free.
-        Sorting is stable, so equal keys keep id order (reversed when
-        descending).
-        """
+        """Order ``ids`` by the current sort, in slices (``table_jobs.py``);
+        yields progress and returns the order."""
         column, descending = self._sort_column, self._sort_order == Qt.SortOrder.DescendingOrder
         if column == Column.ID:
             ids.sort(reverse=descending)
             yield 100
             return ids
-        key, mirror = self._mirror.sort_key(SORT_FIELDS[column]), self._mirror
-        total = max(len(ids), 1)
-        runs: list[tuple[list[Any], list[int]]] = []
-        for start in range(0, len(ids), SORT_CHUNK):
-            chunk = [i for i in ids[start : start + SORT_CHUNK] if i in mirror]
-            keys = [key(i) for i in chunk]
-            order = sorted(range(len(chunk)), key=keys.__getitem__)
-            runs.append(([keys[j] for j in order], [chunk[j] for j in order]))
-            yield start * 50 // total
-        merged: list[int] = []
-        heap = [(run_keys[0], n, 0) for n, (run_keys, _) in enumerate(runs) if run_keys]
-        heapq.heapify(heap)
-        while heap:
-            for _ in range(SORT_CHUNK):
-                if not heap:
-                    break
-                _, n, pos = heap[0]
-                run_keys, run_ids = runs[n]
-                merged.append(run_ids[pos])
-                pos += 1
-                if pos < len(run_ids):
-                    heapq.heapreplace(heap, (run_keys[pos], n, pos))
-                else:
-                    heapq.heappop(heap)
-                    runs[n] = ([], [])
-            yield 50 + len(merged) * 50 // total
-        if descending:
-            merged.reverse()
-        return merged
+        mirror = self._mirror
+        key = mirror.sort_key(SORT_FIELDS[column])
+        return (yield from sliced_sort(ids, key, descending, mirror.__contains__))

@@ -44,8 +44,8 @@ from inspector.core.rowbatch import RowBatch, StoreCounters
 from inspector.gui import icons
 from inspector.gui.clipboard import copy_flows
 from inspector.gui.controller import ProxyController
+from inspector.gui.detail_follower import DetailFollower
 from inspector.gui.detail_pane import DetailPane
-from inspector.gui.details import fetch_flow
 from inspector.gui.engine_link import EngineLink
 from inspector.gui.engine_notice import EngineNotice
 from inspector.gui.event_log import EventLog
@@ -91,10 +91,6 @@ class MainWindow(QMainWindow):
         self.stats = NO_STATS
         self.counters = StoreCounters()
         self._cleared_through = 0
-        self._detail_wanted: int | None = None
-        """The selected flow, whose details are shown or on their way."""
-        self._detail_busy = False
-        self._detail_again = False
         self._paint_started = 0.0
         self.installEventFilter(self)
 
@@ -111,7 +107,10 @@ class MainWindow(QMainWindow):
         self._filter_timer.timeout.connect(self._apply_filter)
         self.filter_box.textChanged.connect(lambda _t: self._filter_timer.start())
         self.detail = DetailPane(executor)
-        self.table.flow_selected.connect(self._show_flow)
+        self.follower = DetailFollower(self.detail, link, tasks)
+        self.table.flow_selected.connect(
+            lambda flow_id: self.follower.select(flow_id if isinstance(flow_id, int) else None)
+        )
         self.table.copy_requested.connect(self._copy)
         self.table.delete_requested.connect(self._delete_rows)
         self.notice = EngineNotice()
@@ -289,9 +288,7 @@ class MainWindow(QMainWindow):
         if self.paused:
             self._missed = self._missed or bool(batch.rows or batch.resync)
             return
-        wanted = self._detail_wanted
-        if wanted is not None and (batch.resync or wanted in changed):
-            self._fetch_detail()
+        self.follower.changed(changed, batch.resync)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self and event.type() == QEvent.Type.UpdateRequest:
@@ -351,8 +348,7 @@ class MainWindow(QMainWindow):
         self.log.add_note(f"Engine stopped unexpectedly ({description})", error=True)
         self.statusBar().showMessage("The engine stopped; the flows shown are kept", 10_000)
         self.controller.forget()
-        if self._detail_wanted is not None:
-            self.detail.show_message("The details of this flow went with the engine.")
+        self.follower.engine_lost()
 
     def engine_back(self) -> None:
         self.notice.hide()
@@ -396,8 +392,7 @@ class MainWindow(QMainWindow):
         self._cleared_through = max(self._cleared_through, through)
         self.mirror.forget_through(through)
         self.model.clear()
-        self.detail.show_flow(None)
-        self._detail_wanted = None
+        self.follower.forget()
 
     def _delete_rows(self, rows: list[int]) -> None:
         ids = self.model.delete_rows(rows)
@@ -430,48 +425,6 @@ class MainWindow(QMainWindow):
         if not self.paused and self._missed:
             self._missed = False
             self.model.resume()
-
-    def _show_flow(self, flow_id: object) -> None:
-        self._detail_wanted = flow_id if isinstance(flow_id, int) else None
-        if self._detail_wanted is None:
-            self.detail.show_flow(None)
-            return
-        self._fetch_detail()
-
-    def _fetch_detail(self) -> None:
-        """Fetch the selected flow's details; one fetch at a time, and one
-        more if the flow changed (or the selection moved) meanwhile."""
-        if self._detail_busy:
-            self._detail_again = True
-            return
-        if not self.link.connected:
-            self.detail.show_message("The details of this flow went with the engine.")
-            return
-        self._detail_busy = True
-        self.tasks.spawn(self._fetch_detail_now(), "Fetching a flow's details")
-
-    async def _fetch_detail_now(self) -> None:
-        try:
-            while True:
-                self._detail_again = False
-                flow_id = self._detail_wanted
-                if flow_id is None:
-                    return
-                try:
-                    flow = await fetch_flow(self.link, flow_id)
-                except (ChannelClosed, EngineError) as exc:
-                    self.detail.show_message(f"The details could not be fetched: {exc}")
-                    return
-                if self._detail_wanted != flow_id:
-                    continue
-                if flow is None:
-                    self.detail.show_message("This flow is no longer held by the engine.")
-                else:
-                    self.detail.show_flow(flow)
-                if not self._detail_again:
-                    return
-        finally:
-            self._detail_busy = False
 
     def _busy(self, label: str) -> None:
         self.busy_label.setText(f"{label}…" if label else "")

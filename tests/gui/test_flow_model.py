@@ -310,10 +310,10 @@ def test_multi_data_answers_as_data_does(qtbot: QtBot) -> None:
 def test_the_row_index_built_in_slices_matches_the_order(
     qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from inspector.gui import flow_model
+    from inspector.gui import flow_model, table_jobs
 
     monkeypatch.setattr(flow_model, "INDEX_CHUNK", 7)
-    monkeypatch.setattr(flow_model, "SORT_CHUNK", 10)
+    monkeypatch.setattr(table_jobs, "SORT_CHUNK", 10)
     feed = Feed()
     for i in range(50):
         feed.add(host=f"h{(i * 7) % 13}.test")
