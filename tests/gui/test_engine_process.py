@@ -20,6 +20,7 @@ from PySide6.QtGui import QGuiApplication
 
 from inspector.app import DesktopApp
 from inspector.gui.flow_cells import Column
+from tests.link.processes import gone, wait_gone
 from tests.proxy.harness import Client, Origin, Received, Reply
 
 RunApp = Callable[..., int]
@@ -36,15 +37,6 @@ async def _until(check: Callable[[], bool], timeout: float = TIMEOUT, what: str 
 
 def _port(app: DesktopApp) -> int:
     return int(app.controller.address.rsplit(":", 1)[1])
-
-
-def _gone(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    state = next(line for line in status.splitlines() if line.startswith("State:"))
-    return state.split()[1] in ("Z", "X")
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -89,7 +81,7 @@ def test_the_engine_runs_in_a_child_process(run_app: RunApp) -> None:
     async def scenario(app: DesktopApp) -> None:
         pid = app.engine_pid
         assert pid is not None and pid != os.getpid()
-        assert not _gone(pid)
+        assert not gone(pid)
         assert "__engine__" in _cmdline(pid)
         assert pid in _children(os.getpid())
         assert app.link.hello["pid"] == pid
@@ -198,7 +190,7 @@ def test_a_killed_engine_is_said_in_words_and_a_restart_continues(run_app: RunAp
             window.notice.restart.click()
             await _until(lambda: app.link.connected and app.controller.running)
             await _until(lambda: not window.notice.isVisible(), what="the notice to hide")
-            assert app.engine_pid not in (None, old_pid) and _gone(old_pid)
+            assert app.engine_pid not in (None, old_pid) and gone(old_pid)
             assert app.link.hello["first_id"] == 4
             await _get(app, origin, "/after/1", "/after/2")
             await _until(lambda: model.rowCount() == 5)
@@ -230,14 +222,11 @@ def test_the_program_has_one_child_its_engine_which_dies_with_it(tmp_path: Path)
         assert "__engine__" in _cmdline(engine_pid)
         gui.kill()
         gui.wait(TIMEOUT)
-        deadline = time.monotonic() + 5.0
-        while not _gone(engine_pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert _gone(engine_pid), f"engine {engine_pid} outlived its window"
+        assert wait_gone(engine_pid, 5.0), f"engine {engine_pid} outlived its window"
     finally:
         if gui.poll() is None:
             gui.kill()
             gui.wait()
         gui.stdout.close()  # type: ignore[union-attr]
-        if engine_pid and not _gone(engine_pid):
+        if engine_pid and not gone(engine_pid):
             os.kill(engine_pid, signal.SIGKILL)

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from inspector.core.protocol import ProtocolError
 from inspector.link import spawn
 from inspector.link.client import EngineClient
 from inspector.link.spawn import ENGINE_COMMAND, Bootstrap, EngineProcess, spawn_engine
+from tests.link.processes import gone, wait_gone
 
 TIMEOUT = 30.0
 EXIT_WAIT = 10.0
@@ -31,25 +31,6 @@ EXIT_WAIT = 10.0
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(scenario())
-
-
-def gone(pid: int) -> bool:
-    """Whether process ``pid`` has ended (a zombie nobody reaped counts)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    state = next(line for line in status.splitlines() if line.startswith("State:"))
-    return state.split()[1] in ("Z", "X")
-
-
-def wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not gone(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 async def _connected(engine: EngineProcess) -> EngineClient:
