@@ -22,6 +22,7 @@ from inspector.core.ca import CAError
 from inspector.core.certs import CertStore
 from inspector.core.config import config_dir
 from inspector.core.events import Event, FlowFailed, FlowFinished
+from inspector.core.flow import authority
 from inspector.core.format import flow_line
 from inspector.core.hostmatch import HostPatterns
 from inspector.core.memory import pin_mmap_threshold
@@ -140,8 +141,7 @@ async def run(
     except ListenError as exc:
         print(f"inspector: {exc}", file=sys.stderr)
         return 2
-    shown = f"[{host}]" if ":" in host else host
-    print(f"listening on {shown}:{port}", file=out, flush=True)
+    print(f"listening on {authority(host, port)}", file=out, flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -24,6 +24,26 @@ HeaderSeq = Sequence[tuple[bytes, bytes]]
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+def bracketed(host: str) -> str:
+    """``host`` as an authority spells it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
+def authority(host: str, port: int) -> str:
+    """``host:port``, IPv6 in brackets."""
+    return f"{bracketed(host)}:{port}"
+
+
+def url(scheme: str, host: str, port: int, target: str) -> str:
+    """An absolute URL, the port left out where it is the scheme's own;
+    ``target`` alone when there is no host."""
+    if not host:
+        return target
+    if DEFAULT_PORTS.get(scheme) == port:
+        return f"{scheme}://{bracketed(host)}{target}"
+    return f"{scheme}://{authority(host, port)}{target}"
+
+
 class FlowState(enum.Enum):
     PENDING = "pending"
     """Request head received; no response yet."""
@@ -78,12 +98,7 @@ class Request(Message):
     def url(self) -> str:
         if self.method == "CONNECT":
             return self.target
-        if not self.host:
-            return self.target
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        if DEFAULT_PORTS.get(self.scheme) == self.port:
-            return f"{self.scheme}://{host}{self.target}"
-        return f"{self.scheme}://{host}:{self.port}{self.target}"
+        return url(self.scheme, self.host, self.port, self.target)
 
 
 @dataclass(slots=True)

@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from inspector.core.flow import authority, bracketed
+
 _SEPARATORS = re.compile(r"[,\s]+")
 _LABEL_CHARS = re.compile(r"[a-z0-9_*-]+")
 """Letters, digits, hyphen (RFC 1123), underscore (seen in real host names),
@@ -45,8 +47,7 @@ class _Pattern:
     port: int
 
     def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}" if self.port != ANY_PORT else host
+        return authority(self.host, self.port) if self.port != ANY_PORT else bracketed(self.host)
 
 
 class HostPatterns:

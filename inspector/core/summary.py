@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.core.flow import DEFAULT_PORTS, Flow, FlowState
+from inspector.core.flow import Flow, FlowState, authority, url
 
 ID = 0
 T_START = 1
@@ -132,14 +132,11 @@ def check_row(row: Any) -> bool:
 
 
 def url_of(scheme: str, host: str, port: int, path: str, method: str) -> str:
-    """The URL a row stands for, as ``Request.url`` spells it."""
-    if method == "CONNECT" or not host:
-        shown = f"[{host}]" if ":" in host else host
-        return f"{shown}:{port}" if method == "CONNECT" else path
-    shown = f"[{host}]" if ":" in host else host
-    if DEFAULT_PORTS.get(scheme) == port:
-        return f"{scheme}://{shown}{path}"
-    return f"{scheme}://{shown}:{port}{path}"
+    """The URL a row stands for, as ``Request.url`` spells it (a tunnel
+    by its authority)."""
+    if method == "CONNECT":
+        return authority(host, port)
+    return url(scheme, host, port, path)
 
 
 @dataclass(slots=True)

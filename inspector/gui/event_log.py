@@ -23,6 +23,7 @@ from inspector.core.events import (
     ProxyStopped,
     WarningRaised,
 )
+from inspector.core.flow import authority
 from inspector.core.relay import LowAggregate
 
 MAX_LINES = 2000
@@ -32,8 +33,7 @@ WARN_COLOR = QColor(200, 130, 20)
 
 def describe(event: Event) -> str:
     if isinstance(event, ProxyStarted):
-        host = f"[{event.host}]" if ":" in event.host else event.host
-        return f"Proxy listening on {host}:{event.port}"
+        return f"Proxy listening on {authority(event.host, event.port)}"
     if isinstance(event, ProxyStopped):
         return "Proxy stopped"
     if isinstance(event, ListenFailed):

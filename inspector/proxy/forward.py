@@ -20,7 +20,7 @@ import h11
 from inspector.core import http_rules
 from inspector.core.capture import BodyCapture
 from inspector.core.events import WarningRaised
-from inspector.core.flow import Flow, Headers, HeaderSeq, Response
+from inspector.core.flow import Flow, Headers, HeaderSeq, Response, authority, bracketed
 from inspector.core.http_rules import (
     MAX_HEAD_SIZE,
     MessageRejected,
@@ -366,7 +366,6 @@ def _response_head_size(event: h11.Response) -> int:
 
 
 def _authority(target: Target) -> str:
-    host = f"[{target.host}]" if ":" in target.host else target.host
     if target.port == 80:
-        return host
-    return f"{host}:{target.port}"
+        return bracketed(target.host)
+    return authority(target.host, target.port)

@@ -36,6 +36,7 @@ from inspector.core.events import (
     ProxyStopped,
     WarningRaised,
 )
+from inspector.core.flow import authority
 from inspector.core.settings import ProxySettings
 from inspector.core.store import FlowStore
 from inspector.proxy.client import ClientConnection
@@ -124,8 +125,7 @@ class ProxyServer:
         if any(ipaddress.ip_address(ip).is_unspecified for ip, _ in self._bound):
             self._local_ips = _local_addresses()
         bound_host, bound_port = self._bound[0]
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        self.ctx.listen = f"{shown}:{bound_port}"
+        self.ctx.listen = authority(bound_host, bound_port)
         self.ctx.tasks.spawn(self._sweep_pool(), name="pool-sweeper")
         self.ctx.sink.emit(ProxyStarted(bound_host, bound_port))
         return bound_host, bound_port

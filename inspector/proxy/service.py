@@ -29,6 +29,7 @@ from typing import Any
 
 from inspector.core import protocol, wire
 from inspector.core.events import CriticalEvent, Event, FlowEvent, LowEvent
+from inspector.core.flow import authority
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.naive_relay import NaiveRelay
 from inspector.core.protocol import Message, ProtocolError, field
@@ -238,7 +239,7 @@ class EngineService:
         server = self.server
         return {
             "listening": server is not None and server.running,
-            "address": _shown(*server.address) if server is not None and server.running else "",
+            "address": authority(*server.address) if server is not None and server.running else "",
             "connections": server.connection_count if server is not None else 0,
             "last_id": self.store.last_id,
             **self.batches.store_counters(),
@@ -255,7 +256,7 @@ class EngineService:
             )
             await server.start()
             self.server = server
-        return {"address": _shown(*self.server.address)}
+        return {"address": authority(*self.server.address)}
 
     async def _stop(self, args: dict[str, Any]) -> dict[str, Any]:
         server, self.server = self.server, None
@@ -294,7 +295,7 @@ class EngineService:
                 server.ctx.pool.reset_tls()
         if restart:
             return self._restart()
-        return {"address": _shown(*server.address) if server is not None else ""}
+        return {"address": authority(*server.address) if server is not None else ""}
 
     async def _restart(self) -> dict[str, Any]:
         await self._stop({})
@@ -365,7 +366,3 @@ def _patterns(text: str) -> HostPatterns:
         return HostPatterns.parse(text)
     except HostPatternError as exc:
         raise ValueError(f"invalid ignored hosts: {exc}") from None
-
-
-def _shown(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
