@@ -155,7 +155,6 @@ class RowMirror:
             return lambda i: i
         numbers: dict[int, array[Any]] = {
             S.T_START: self._t_start,
-            S.STATUS: self._status,
             S.SIZE: self._size,
             S.DURATION: self._duration,
             S.PORT: self._port,

@@ -365,7 +365,7 @@ def settings_from_wire(cls: type[Any], value: Any) -> Any:
         if name not in names:
             raise ProtocolError(f"unknown setting {name!r}")
         default = getattr(settings, name)
-        if default is None or name.endswith(("_file", "_auth")):
+        if default is None:
             ok = item is None or isinstance(item, str)
         elif isinstance(default, bool):
             ok = isinstance(item, bool)

@@ -37,7 +37,7 @@ from inspector.core.relay import LowAggregate, Relay
 from inspector.core.settings import ProxySettings, RelaySettings, check_settings
 from inspector.core.store import FlowStore
 from inspector.link.channel import ChannelClosed, FrameChannel
-from inspector.proxy.batches import BatchBuilder
+from inspector.proxy.batches import DEFAULT_BUDGET, BatchBuilder
 from inspector.proxy.context import ServerContexts
 from inspector.proxy.diagnostics import LagMonitor, census, process_figures
 from inspector.proxy.errors import ListenError
@@ -65,7 +65,7 @@ class EngineService:
         certs: ServerContexts | None = None,
         *,
         flush_interval: float = 0.033,
-        budget: int | None = None,
+        budget: int = DEFAULT_BUDGET,
         ca: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
@@ -75,9 +75,7 @@ class EngineService:
         self.ca = ca or {}
         """What the window shows of the CA (path, PEM, fingerprint, or an error)."""
         self.flush_interval = flush_interval
-        self.batches = (
-            BatchBuilder(store, relay) if budget is None else BatchBuilder(store, relay, budget)
-        )
+        self.batches = BatchBuilder(store, relay, budget)
         self.server: ProxyServer | None = None
         self.tasks = TaskSet()
         self.channel: FrameChannel | None = None

@@ -24,6 +24,7 @@ from inspector.core.store import FlowStore
 from inspector.core.summary import row_of, summarize
 from inspector.link.channel import open_channel
 from inspector.link.client import EngineClient
+from inspector.proxy.batches import DEFAULT_BUDGET
 from inspector.proxy.service import EngineService
 
 SECRET = "0123456789abcdef" * 4
@@ -114,7 +115,7 @@ class EnginePair:
 async def engine_pair(
     *,
     acking: bool = True,
-    budget: int | None = None,
+    budget: int = DEFAULT_BUDGET,
     flush_interval: float = 0.01,
     naive: bool = False,
     limits: RelayLimits | None = None,
