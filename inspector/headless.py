@@ -121,6 +121,7 @@ async def run(
     pin_mmap_threshold()
     certs = load_certs(settings, confdir or config_dir())
     store = FlowStore(settings.body_memory_limit, settings.max_flows)
+    store.ws_memory_limit = settings.ws_memory_limit
     printer = FlowPrinter(store, out, quiet)
     limits = RelayLimits()
     if relay_capacity is not None:

@@ -104,6 +104,24 @@ class TunnelFailed(FlowEvent):
     flow_id: int
 
 
+# WebSocket events: messages coalesce by flow id like any flow event, so a
+# chatty socket costs one row update per batch, however many messages.
+
+
+@dataclass(slots=True)
+class WebSocketOpened(FlowEvent):
+    """The flow switched to WebSocket (101 relayed)."""
+
+    flow_id: int
+
+
+@dataclass(slots=True)
+class WebSocketMessage(FlowEvent):
+    """A message (or control frame) passed; the counters changed."""
+
+    flow_id: int
+
+
 # Low-priority events.
 
 

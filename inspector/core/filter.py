@@ -7,6 +7,9 @@ Whitespace-separated terms, all of which must match:
 - ``status:404``, ``status:4xx`` (a class), ``status:error`` (failed
   flows) and ``status:pending`` (no response yet);
 - ``host:example`` matches a substring of the host;
+- ``type:ws`` (or ``websocket``) matches WebSocket flows, ``type:tunnel``
+  CONNECT tunnels, and any other value a substring of the content type
+  (``type:json``);
 - a leading ``-`` negates a term (``-host:cdn``).
 
 Parsing compiles the terms into one predicate so filtering a million flows
@@ -41,7 +44,8 @@ class FlowFilter:
     @property
     def uses_response(self) -> bool:
         """Whether a flow's verdict can change once its response arrives."""
-        return "status:" in self.text.lower()
+        text = self.text.lower()
+        return "status:" in text or "type:" in text
 
 
 def parse_filter(text: str) -> FlowFilter:
@@ -106,8 +110,18 @@ def _status(value: str) -> Predicate:
     raise FilterError(f"status:{value} is not a status (try 404, 4xx, error or pending)")
 
 
+def _type(value: str) -> Predicate:
+    value = value.lower()
+    if value in ("ws", "websocket"):
+        return lambda flow: flow.is_websocket
+    if value == "tunnel":
+        return lambda flow: flow.is_tunnel
+    return lambda flow: value in flow.content_type.lower()
+
+
 _KEYS: dict[str, Callable[[str], Predicate]] = {
     "method": _method,
     "host": _host,
     "status": _status,
+    "type": _type,
 }

@@ -14,6 +14,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inspector.core.websocket import WebSocketInfo
 
 Headers = list[tuple[bytes, bytes]]
 """Headers being built, as the wire gives them."""
@@ -22,6 +26,7 @@ HeaderSeq = Sequence[tuple[bytes, bytes]]
 (``core.headers``)."""
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_URL_PORTS = {**DEFAULT_PORTS, "ws": 80, "wss": 443}
 
 
 def bracketed(host: str) -> str:
@@ -39,7 +44,7 @@ def url(scheme: str, host: str, port: int, target: str) -> str:
     ``target`` alone when there is no host."""
     if not host:
         return target
-    if DEFAULT_PORTS.get(scheme) == port:
+    if _URL_PORTS.get(scheme) == port:
         return f"{scheme}://{bracketed(host)}{target}"
     return f"{scheme}://{authority(host, port)}{target}"
 
@@ -148,6 +153,8 @@ class Flow:
     """Set on CONNECT flows."""
     upstream_tls: TlsInfo | None = None
     """TLS details of the upstream connection, for https requests."""
+    websocket: WebSocketInfo | None = None
+    """Set once the flow switched to WebSocket (a 101 answer)."""
     bodies_dropped: bool = False
     """The captured bodies were dropped to keep memory under the store's
     limit (sizes and heads remain)."""

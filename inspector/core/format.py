@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspector.core.flow import Flow
+from inspector.core.flow import Flow, url
 
 
 def size(nbytes: int) -> str:
@@ -28,6 +28,8 @@ def duration(seconds: float | None) -> str:
 def flow_line(flow: Flow) -> str:
     """One line per finished flow: ``GET http://host/path -> 200 64 B 3.1 ms``."""
     request = flow.request
+    if flow.websocket is not None:
+        return websocket_line(flow)
     head = f"{request.method} {request.url}"
     if flow.error is not None:
         return f"{head} -> error: {flow.error.message}"
@@ -35,3 +37,24 @@ def flow_line(flow: Flow) -> str:
     if response is None:
         return f"{head} -> {flow.state.value}"
     return f"{head} -> {response.status} {size(response.body_size)} {duration(flow.duration)}"
+
+
+def websocket_scheme(flow: Flow) -> str:
+    """``ws`` or ``wss`` for a WebSocket flow, else the request's scheme."""
+    if flow.websocket is None:
+        return flow.request.scheme
+    return "wss" if flow.websocket.tls else "ws"
+
+
+def websocket_line(flow: Flow) -> str:
+    """``WS ws://host/path -> 101 closed 1000, 42 msgs up 10.2 KiB, 40 down
+    9.9 KiB`` (``closed -`` when no close frame passed)."""
+    info = flow.websocket
+    assert info is not None
+    request = flow.request
+    address = url(websocket_scheme(flow), request.host, request.port, request.target)
+    code = "-" if info.close_code is None else str(info.close_code)
+    return (
+        f"WS {address} -> 101 closed {code}, {info.msgs_up} msgs up {size(info.bytes_up)}, "
+        f"{info.msgs_down} down {size(info.bytes_down)}"
+    )

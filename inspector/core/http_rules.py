@@ -142,6 +142,8 @@ def check_connect(headers: HeaderSeq) -> None:
         raise MessageRejected(400, "CONNECT request with content")
 
 
+WEBSOCKET_SCHEMES = {"ws": "http", "wss": "https"}
+
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 
 
@@ -160,6 +162,24 @@ def relayable_response_headers(status: int, raw_headers: HeaderSeq) -> HeaderSeq
     if status >= 200 and status != 204:
         return headers
     return [(name, value) for name, value in headers if name.lower() not in _FRAMING]
+
+
+def upgrade_request_headers(raw_headers: HeaderSeq) -> HeaderSeq:
+    """The fields of a WebSocket upgrade request to send upstream: the
+    forwardable ones, with its Upgrade field and ``Connection: Upgrade``
+    kept end to end for this one exchange (RFC 6455 section 4.1)."""
+    return [*forwardable_headers(raw_headers), *_upgrade_fields(raw_headers)]
+
+
+def upgrade_response_headers(raw_headers: HeaderSeq) -> HeaderSeq:
+    """The fields of a 101 answer to a WebSocket upgrade to send on to
+    the client, its Upgrade and ``Connection: Upgrade`` kept."""
+    return [*relayable_response_headers(101, raw_headers), *_upgrade_fields(raw_headers)]
+
+
+def _upgrade_fields(raw_headers: HeaderSeq) -> list[tuple[bytes, bytes]]:
+    upgrade = [(name, value) for name, value in raw_headers if name.lower() == b"upgrade"]
+    return [*upgrade, (b"Connection", b"Upgrade")]
 
 
 def find_header(headers: HeaderSeq, lower_name: bytes) -> bytes | None:
@@ -222,7 +242,9 @@ def parse_absolute_target(target: str) -> Target:
     scheme, sep, rest = target.partition("://")
     if not sep:
         raise MessageRejected(400, f"request target is not an absolute URL: {_show(target)}")
-    scheme = scheme.lower()
+    # A WebSocket URL names the same exchange as its http(s) twin
+    # (RFC 6455 section 3); the flow shows it as a WebSocket once upgraded.
+    scheme = WEBSOCKET_SCHEMES.get(scheme.lower(), scheme.lower())
     if scheme not in DEFAULT_PORTS:
         raise MessageRejected(501, f"unsupported scheme {_show(scheme)}")
     slash = len(rest)

@@ -77,6 +77,7 @@ class RowMirror:
         self._tunnel_id = array("q")
         self._errors: dict[int, str] = {}
         self._inner: dict[int, int] = {}
+        self._websocket: dict[int, tuple[int, ...]] = {}
 
     # Reading
 
@@ -125,6 +126,7 @@ class RowMirror:
             self.modes.values[self._mode[index]],
             self._inner.get(flow_id, 0),
             self._tunnel_id[index],
+            self._websocket.get(flow_id, ()),
         )
 
     def ids(self, first: int = 1, last: int | None = None) -> Iterator[int]:
@@ -262,6 +264,8 @@ class RowMirror:
             self._errors.pop(flow_id, None)
         if row[S.INNER]:
             self._inner[flow_id] = row[S.INNER]
+        if row[S.WEBSOCKET]:
+            self._websocket[flow_id] = tuple(row[S.WEBSOCKET])
 
     def remove(self, flow_id: int) -> bool:
         index = flow_id - self._base - 1
@@ -275,6 +279,7 @@ class RowMirror:
         self._path[index] = ""
         self._errors.pop(flow_id, None)
         self._inner.pop(flow_id, None)
+        self._websocket.pop(flow_id, None)
         self._live -= 1
 
     def forget_through(self, flow_id: int) -> None:
@@ -290,6 +295,7 @@ class RowMirror:
             self._live = 0
             self._errors.clear()
             self._inner.clear()
+            self._websocket.clear()
             for column in self._columns():
                 del column[:]
             return

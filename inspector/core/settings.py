@@ -36,6 +36,14 @@ class ProxySettings:
     besides its bodies, so 200,000 flows hold well under 1 GiB, while a
     session that runs for days levels off instead of growing."""
 
+    ws_max_messages: int = 10_000
+    """WebSocket messages kept per flow; older ones are dropped (counted)."""
+    ws_max_flow_bytes: int = 8 * MiB
+    """WebSocket payload bytes kept per flow; older messages are dropped."""
+    ws_memory_limit: int = 256 * MiB
+    """WebSocket payload bytes kept across all flows; beyond it the oldest
+    payloads are dropped (the messages stay, sizes and all, counted)."""
+
     connect_timeout: float = 10.0
     """DNS plus TCP connect to the upstream; beyond it the client gets 504."""
     response_head_timeout: float = 60.0
@@ -101,6 +109,9 @@ def is_loopback(host: str) -> bool:
 POSITIVE = (
     "body_memory_limit",
     "max_flows",
+    "ws_max_messages",
+    "ws_max_flow_bytes",
+    "ws_memory_limit",
     "connect_timeout",
     "response_head_timeout",
     "request_head_timeout",

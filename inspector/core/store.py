@@ -14,6 +14,10 @@ dropped (the flows themselves, their heads and sizes stay), each drop
 counted in ``bodies_dropped`` and marked on the flow, so the user is told
 rather than surprised.
 
+WebSocket payloads have a budget of their own (``ws_memory_limit``): past
+it the oldest payloads are dropped, the messages themselves (direction,
+time, size) staying, each drop counted in ``ws_payloads_dropped``.
+
 Flows themselves are capped too (``max_flows``): past it the oldest flows
 are dropped as new ones arrive, counted in ``flows_dropped``, with
 ``dropped_through`` the highest id dropped so far so that a view can
@@ -27,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from inspector.core.flow import Flow
+from inspector.core.websocket import DEFAULT_MEMORY_LIMIT
 
 DEFAULT_BODY_MEMORY_LIMIT = 512 * 1024 * 1024
 DEFAULT_MAX_FLOWS = 200_000
@@ -59,6 +64,13 @@ class FlowStore:
         """Flows whose bodies were dropped to stay under the limit."""
         self._held: OrderedDict[int, int] = OrderedDict()
         """Flow id -> body bytes counted, oldest accounted first."""
+        self.ws_memory_limit = DEFAULT_MEMORY_LIMIT
+        self.ws_bytes = 0
+        """WebSocket payload bytes currently held."""
+        self.ws_payloads_dropped = 0
+        """Bytes of WebSocket payloads dropped to stay under the limit."""
+        self._ws_held: OrderedDict[int, Flow] = OrderedDict()
+        """WebSocket flows holding payloads, least recently grown first."""
 
     def new_flow(self, client_addr: tuple[str, int]) -> Flow:
         """Create, append and return a flow with the next id; past
@@ -117,6 +129,8 @@ class FlowStore:
         self._live = 0
         self._held.clear()
         self.body_bytes = 0
+        self._ws_held.clear()
+        self.ws_bytes = 0
 
     def set_max_flows(self, max_flows: int) -> None:
         """Change the cap; lowering it drops the oldest flows at the next
@@ -145,7 +159,29 @@ class FlowStore:
         flows[index] = None
         self._live -= 1
         self.body_bytes -= self._held.pop(flow.id, 0)
+        if self._ws_held.pop(flow.id, None) is not None and flow.websocket is not None:
+            self.ws_bytes -= flow.websocket.kept_bytes
         return flow
+
+    def account_ws(self, flow: Flow, delta: int) -> None:
+        """``flow``'s WebSocket payloads changed by ``delta`` bytes; past
+        the limit, drop the oldest payloads (other flows' first)."""
+        info = flow.websocket
+        if info is None or self.get(flow.id) is not flow:
+            return
+        self.ws_bytes += delta
+        if info.kept_bytes:
+            self._ws_held[flow.id] = flow
+            self._ws_held.move_to_end(flow.id)
+        while self.ws_bytes > self.ws_memory_limit and self._ws_held:
+            oldest = next(iter(self._ws_held.values()))
+            held = oldest.websocket
+            assert held is not None
+            freed = held.drop_payloads(self.ws_bytes - self.ws_memory_limit)
+            self.ws_bytes -= freed
+            self.ws_payloads_dropped += freed
+            if not held.kept_bytes:
+                del self._ws_held[oldest.id]
 
     def account(self, flow: Flow) -> None:
         """Count a finished flow's captured bodies, dropping the oldest

@@ -41,11 +41,22 @@ INNER = 17
 """Requests seen inside a tunnel."""
 TUNNEL_ID = 18
 """The tunnel this flow travelled in; 0 when none."""
-FIELDS = 19
+WEBSOCKET = 19
+"""A WebSocket flow's counters (``WS_*`` positions); empty for other flows."""
+FIELDS = 20
+
+WS_MSGS_UP = 0
+WS_MSGS_DOWN = 1
+WS_BYTES_UP = 2
+WS_BYTES_DOWN = 3
+WS_CLOSE_CODE = 4
+"""-1 until a close frame passed."""
+WS_FIELDS = 5
 
 FLAG_BODIES_DROPPED = 1
 FLAG_TUNNEL = 2
 FLAG_HAS_RESPONSE = 4
+FLAG_WEBSOCKET = 8
 
 _INT64 = range(-(2**63), 2**63)
 """What the window's mirror keeps sizes and tunnel ids in."""
@@ -71,21 +82,32 @@ def summarize(flow: Flow) -> tuple[Any, ...]:
     flags = FLAG_BODIES_DROPPED if flow.bodies_dropped else 0
     if response is not None:
         flags |= FLAG_HAS_RESPONSE
+    scheme = request.scheme
+    kind = content_type(flow)
+    websocket: tuple[int, ...] = ()
+    ws = flow.websocket
     if tunnel is not None:
         flags |= FLAG_TUNNEL
         size = tunnel.bytes_up + tunnel.bytes_down
+    elif ws is not None:
+        flags |= FLAG_WEBSOCKET
+        size = ws.bytes_up + ws.bytes_down
+        scheme = "wss" if ws.tls else "ws"
+        kind = "websocket"
+        close = ws.close_code if ws.close_code is not None else -1
+        websocket = (ws.msgs_up, ws.msgs_down, ws.bytes_up, ws.bytes_down, close)
     else:
         size = response.body_size if response is not None else -1
     return (
         flow.id,
         flow.t_start,
         request.method,
-        request.scheme,
+        scheme,
         request.host,
         request.port,
         "" if tunnel is not None else request.target,
         response.status if response is not None else 0,
-        content_type(flow),
+        kind,
         request.body_size,
         size,
         flow.t_end - flow.t_start if flow.t_end is not None else -1.0,
@@ -96,6 +118,7 @@ def summarize(flow: Flow) -> tuple[Any, ...]:
         tunnel.mode if tunnel is not None else "",
         tunnel.inner_flows if tunnel is not None else 0,
         flow.tunnel_id or 0,
+        websocket,
     )
 
 
@@ -128,6 +151,14 @@ def check_row(row: Any) -> bool:
         and type(row[INNER]) is int
         and type(row[TUNNEL_ID]) is int
         and row[TUNNEL_ID] in _INT64
+        and _check_websocket(row[WEBSOCKET])
+    )
+
+
+def _check_websocket(value: Any) -> bool:
+    return isinstance(value, tuple | list) and (
+        not value
+        or (len(value) == WS_FIELDS and all(type(v) is int and v in _INT64 for v in value))
     )
 
 
@@ -162,6 +193,12 @@ class FlowRow:
     tunnel_mode: str
     inner: int
     tunnel_id: int
+    websocket: tuple[int, ...] = ()
+    """Counters by ``WS_*`` position; empty unless a WebSocket flow."""
+
+    @property
+    def is_websocket(self) -> bool:
+        return bool(self.flags & FLAG_WEBSOCKET)
 
     @property
     def finished(self) -> bool:
@@ -207,4 +244,5 @@ def row_of(values: tuple[Any, ...]) -> FlowRow:
         values[TUNNEL_MODE],
         values[INNER],
         values[TUNNEL_ID],
+        tuple(values[WEBSOCKET]),
     )

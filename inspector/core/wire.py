@@ -38,6 +38,7 @@ from inspector.core.flow import (
 from inspector.core.protocol import ProtocolError
 from inspector.core.relay import LowAggregate
 from inspector.core.relay_metrics import ClassCounts, RelayStats
+from inspector.core.ws_wire import info_from_wire, info_to_wire
 
 BODY_INLINE = 256 * 1024
 """Body bytes sent with a flow's details; more is fetched in ranges."""
@@ -139,6 +140,7 @@ def flow_to_wire(flow: Flow, inline: int = BODY_INLINE) -> dict[str, Any]:
         "response": None,
         "tunnel": None,
         "upstream_tls": _tls_to_wire(flow.upstream_tls),
+        "websocket": info_to_wire(flow.websocket) if flow.websocket is not None else None,
     }
     if response is not None:
         wire["response"] = {
@@ -269,6 +271,9 @@ def flow_from_wire(wire: Any) -> FlowDetail:
         info.upstream_tls = _tls_from_wire(tunnel.get("upstream_tls"))
         flow.tunnel = info
     flow.upstream_tls = _tls_from_wire(wire.get("upstream_tls"))
+    websocket = wire.get("websocket")
+    if websocket is not None:
+        flow.websocket = info_from_wire(websocket)
     return FlowDetail(flow, request_captured, response_captured)
 
 

@@ -217,7 +217,9 @@ class ClientConnection:
             if event is h11.NEED_DATA or event is h11.PAUSED:
                 return False
         # MUST_CLOSE is a complete request from a client that asked to close
-        # afterwards (Connection: close, or HTTP/1.0).
+        # afterwards (Connection: close, or HTTP/1.0). A request that asked
+        # to switch protocols (CONNECT, an upgrade) is complete too, but is
+        # not counted here: refused, its connection closes.
         return h.their_state is h11.DONE or h.their_state is h11.MUST_CLOSE
 
     @property
@@ -230,6 +232,9 @@ class ClientConnection:
     async def serve_inner(self, stream: ByteStream, tunnel: TunnelContext) -> None:
         """Serve the HTTP spoken inside a tunnel, on ``stream``."""
         await ClientConnection(self.ctx, stream, tunnel).run()
+
+    def upgraded(self) -> tuple[ByteStream, bytes]:
+        return self.stream, bytes(self.h11.trailing_data[0])
 
     async def take_over(self) -> Stream:
         raw = self.stream

@@ -75,6 +75,12 @@ class ClientSide(Protocol):
         False when the client is already gone (nothing is watched)."""
         ...
 
+    def upgraded(self) -> tuple[ByteStream, bytes]:
+        """After a 101 went out: the client's stream (TLS inside an
+        intercepted tunnel) and the bytes it sent after the request that
+        the parser already read."""
+        ...
+
     # Tunnels
 
     async def take_over(self) -> Stream:

@@ -29,11 +29,17 @@ from inspector.core.http_rules import (
     find_header,
     forwardable_headers,
     relayable_response_headers,
+    upgrade_request_headers,
 )
+from inspector.core.websocket import is_websocket_upgrade
 from inspector.proxy.errors import ClientError, ClientGone, UpstreamError
 from inspector.proxy.exchange import ClientSide
 from inspector.proxy.stream import StreamClosed
 from inspector.proxy.upstream import PoolKey, UpstreamConnection
+from inspector.proxy.websocket import relay_websocket
+
+Head = h11.Response | h11.InformationalResponse
+"""A final response head, or a 101 that switched to WebSocket."""
 
 
 async def forward(client: ClientSide, flow: Flow, event: h11.Request, target: Target) -> bool:
@@ -43,7 +49,11 @@ async def forward(client: ClientSide, flow: Flow, event: h11.Request, target: Ta
     connection once the response has started), ClientError, ClientGone.
     """
     ctx = client.ctx
-    headers = forwardable_headers(flow.request.headers)
+    websocket = is_websocket_upgrade(flow.request.headers)
+    if websocket:
+        headers = upgrade_request_headers(flow.request.headers)
+    else:
+        headers = forwardable_headers(flow.request.headers)
     if find_header(flow.request.headers, b"host") is None:
         headers = [(b"Host", _authority(target).encode("ascii")), *headers]
     try:
@@ -61,6 +71,11 @@ async def forward(client: ClientSide, flow: Flow, event: h11.Request, target: Ta
             expect = find_header(flow.request.headers, b"expect")
             expects_continue = expect is not None and expect.lower() == b"100-continue"
             response = await _send_body_and_read_head(client, conn, flow, expects_continue)
+        if isinstance(response, h11.InformationalResponse):
+            # 101: the WebSocket owns both connections from here on.
+            switched, conn = conn, None
+            await relay_websocket(client, switched, flow, response)
+            return False
         keep_alive = await _relay_response(client, conn, flow, response)
         reusable = conn.finish_cycle()
         if not reusable and conn.h11.our_state is h11.IDLE:
@@ -80,7 +95,7 @@ async def forward(client: ClientSide, flow: Flow, event: h11.Request, target: Ta
 
 async def _start(
     client: ClientSide, flow: Flow, out: h11.Request, key: PoolKey
-) -> tuple[UpstreamConnection, h11.Response | None]:
+) -> tuple[UpstreamConnection, Head | None]:
     """Get a connection and send the request head. For a request without a
     body, also send its end and read the response head (returned); a body
     is left to the caller (None returned).
@@ -125,18 +140,18 @@ class _StaleConnection(Exception):
 
 
 @overload
-async def _read_response_head(client: ClientSide, conn: UpstreamConnection) -> h11.Response: ...
+async def _read_response_head(client: ClientSide, conn: UpstreamConnection) -> Head: ...
 
 
 @overload
 async def _read_response_head(
     client: ClientSide, conn: UpstreamConnection, until_informational: bool
-) -> h11.Response | None: ...
+) -> Head | None: ...
 
 
 async def _read_response_head(
     client: ClientSide, conn: UpstreamConnection, until_informational: bool = False
-) -> h11.Response | None:
+) -> Head | None:
     """Read up to the final response head, relaying 1xx answers to the
     client. With ``until_informational``, return None after relaying the
     first 1xx (the client may now send its body)."""
@@ -162,7 +177,7 @@ async def _read_response_head(
 
 async def _read_head_events(
     client: ClientSide, conn: UpstreamConnection, timeout: float, until_informational: bool
-) -> h11.Response | None:
+) -> Head | None:
     while True:
         try:
             event = await conn.next_event(timeout)
@@ -178,6 +193,8 @@ async def _read_head_events(
             ) from None
         if isinstance(event, h11.InformationalResponse):
             if event.status_code == 101:
+                if conn.h11.their_state is h11.SWITCHED_PROTOCOL:
+                    return event  # the WebSocket upgrade it was asked for
                 raise UpstreamError(502, "bad-response", "upstream switched protocols unasked")
             relayed = h11.InformationalResponse(
                 status_code=event.status_code,
@@ -207,7 +224,7 @@ async def _read_head_events(
 
 async def _send_body_and_read_head(
     client: ClientSide, conn: UpstreamConnection, flow: Flow, expects_continue: bool
-) -> h11.Response:
+) -> Head:
     settings = client.ctx.settings
     if expects_continue:
         # The client waits for 100 Continue before sending its body; the
@@ -258,7 +275,7 @@ async def _send_body_and_read_head(
 
 async def _head_or_error(
     client: ClientSide, conn: UpstreamConnection, until_informational: bool = False
-) -> h11.Response | None:
+) -> Head | None:
     try:
         return await _read_response_head(client, conn, until_informational)
     except _StaleConnection:

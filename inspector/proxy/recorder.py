@@ -27,6 +27,8 @@ from inspector.core.events import (
     TunnelOpened,
     TunnelPassthrough,
     TunnelTlsEstablished,
+    WebSocketMessage,
+    WebSocketOpened,
 )
 from inspector.core.flow import (
     Flow,
@@ -40,6 +42,8 @@ from inspector.core.flow import (
 )
 from inspector.core.headers import PackedHeaders
 from inspector.core.store import FlowStore
+from inspector.core.websocket import UP, WebSocketInfo, WsMessage
+from inspector.core.ws_decode import Decoded
 
 PROGRESS_STEP = 1024 * 1024
 """A byte-progress event each time a response body crosses another MiB."""
@@ -194,6 +198,82 @@ class FlowRecorder:
             flow.error = error
             flow.state = FlowState.FAILED
             self.sink.emit(TunnelFailed(flow.id))
+        self._settle(flow)
+
+    # WebSocket (a flow whose request upgraded)
+
+    def websocket_opened(self, flow: Flow, info: WebSocketInfo) -> None:
+        """The 101 went to the client; messages follow."""
+        flow.websocket = info
+        self.sink.emit(WebSocketOpened(flow.id))
+
+    def websocket_bytes(self, flow: Flow, direction: int, size: int) -> None:
+        """``size`` bytes were relayed in ``direction`` (frames and all)."""
+        info = flow.websocket
+        assert info is not None
+        if direction == UP:
+            info.wire_up += size
+        else:
+            info.wire_down += size
+
+    def websocket_messages(
+        self,
+        flow: Flow,
+        direction: int,
+        decoded: list[Decoded],
+        max_messages: int,
+        max_bytes: int,
+    ) -> None:
+        """Messages completed in ``direction``; kept within the flow's
+        limits and the store's budget."""
+        info = flow.websocket
+        assert info is not None
+        now = time.time()
+        delta = 0
+        for item in decoded:
+            message = WsMessage(
+                0,
+                direction,
+                now,
+                item.opcode,
+                item.size,
+                item.payload,
+                item.compressed,
+                item.close_code,
+            )
+            delta += info.add(message, max_messages, max_bytes)
+            if item.close_code is not None:
+                if info.close_code is None:
+                    info.close_code = item.close_code
+                    info.close_reason = item.payload.decode("utf-8", "replace")
+                    info.closed_by = direction
+                elif info.closed_by != direction:
+                    info.closing_handshake = True
+        self.store.account_ws(flow, delta)
+        self.sink.emit(WebSocketMessage(flow.id))
+
+    def websocket_undecodable(self, flow: Flow, direction: int, why: str) -> None:
+        """Decoding stopped for ``direction``; the bytes still pass."""
+        info = flow.websocket
+        assert info is not None
+        if not info.note:
+            side = "client" if direction == UP else "server"
+            info.note = f"decoding stopped ({side} side): {why}"
+        self.sink.emit(WebSocketMessage(flow.id))
+
+    def websocket_closed(self, flow: Flow, end: str, error: FlowError | None = None) -> None:
+        """The WebSocket connection ended: ``end`` says how."""
+        info = flow.websocket
+        assert info is not None
+        info.end = end
+        flow.t_end = time.time()
+        if error is None:
+            flow.state = FlowState.COMPLETE
+            self.sink.emit(FlowFinished(flow.id))
+        else:
+            flow.error = error
+            flow.state = FlowState.FAILED
+            self.sink.emit(FlowFailed(flow.id))
         self._settle(flow)
 
     def _settle(self, flow: Flow) -> None:

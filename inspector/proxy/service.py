@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from inspector.core import protocol, wire
+from inspector.core import protocol, wire, ws_wire
 from inspector.core.events import CriticalEvent, Event, FlowEvent, LowEvent
 from inspector.core.flow import authority
 from inspector.core.hostmatch import HostPatternError, HostPatterns
@@ -92,6 +92,8 @@ class EngineService:
             "delete": self._delete,
             "detail": self._detail,
             "body": self._body,
+            "ws_messages": self._ws_messages,
+            "ws_message": self._ws_message,
             "shutdown": self._shutdown,
             "diagnostics": self._diagnostics,
         }
@@ -284,6 +286,7 @@ class EngineService:
         for name in ProxySettings.__dataclass_fields__:
             setattr(old, name, getattr(new, name))
         self.store.body_memory_limit = new.body_memory_limit
+        self.store.ws_memory_limit = new.ws_memory_limit
         self.store.set_max_flows(new.max_flows)
         self.flush_interval = relay.flush_interval_ms / 1000
         server = self.server
@@ -335,6 +338,27 @@ class EngineService:
         length = min(length, protocol.MAX_BODY_RANGE)
         body = message.body
         return {"data": body[offset : offset + length], "captured": len(body)}
+
+    def _ws_messages(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A page of a WebSocket flow's kept messages after ``after``."""
+        flow = self.store.get(field(args, "id", int, "ws_messages"))
+        after = args.get("after", -1)
+        limit = args.get("limit", ws_wire.MAX_PAGE)
+        preview = args.get("preview", ws_wire.PREVIEW)
+        if any(type(v) is not int for v in (after, limit, preview)) or limit < 0 or preview < 0:
+            raise ProtocolError("'ws_messages' takes integer after, limit and preview")
+        info = flow.websocket if flow is not None else None
+        return ws_wire.page_to_wire(info, after, limit, min(preview, protocol.MAX_BODY_RANGE))
+
+    def _ws_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        """One kept message, its whole kept payload included."""
+        flow = self.store.get(field(args, "id", int, "ws_message"))
+        seq = field(args, "seq", int, "ws_message")
+        info = flow.websocket if flow is not None else None
+        message = info.get(seq) if info is not None else None
+        if message is None:
+            return {"message": None}
+        return {"message": ws_wire.message_to_wire(message, len(message.payload))}
 
     def _diagnostics(self, args: dict[str, Any]) -> dict[str, Any]:
         """The engine process and loop as they are now; with ``census``,
