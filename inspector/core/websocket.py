@@ -40,11 +40,13 @@ def is_websocket_upgrade(headers: HeaderSeq) -> bool:
     ``Upgrade: websocket`` with ``upgrade`` among the Connection tokens."""
     upgrade = connection = False
     for name, value in headers:
-        lower = name.lower()
-        if lower == b"upgrade":
+        # Checked on every request: comparing lengths first keeps the
+        # common case (no such field) to one len() a field.
+        size = len(name)
+        if size == 7 and name.lower() == b"upgrade":
             tokens = (t.strip().lower() for t in value.split(b","))
             upgrade = upgrade or any(t.split(b"/")[0] == b"websocket" for t in tokens)
-        elif lower == b"connection":
+        elif size == 10 and name.lower() == b"connection":
             connection = connection or any(
                 t.strip().lower() == b"upgrade" for t in value.split(b",")
             )

@@ -195,7 +195,13 @@ async def _read_head_events(
             if event.status_code == 101:
                 if conn.h11.their_state is h11.SWITCHED_PROTOCOL:
                     return event  # the WebSocket upgrade it was asked for
-                raise UpstreamError(502, "bad-response", "upstream switched protocols unasked")
+                to = find_header(event.headers.raw_items(), b"upgrade") or b"?"
+                raise UpstreamError(
+                    502,
+                    "bad-response",
+                    f"upstream switched protocols to {to.decode('latin-1')!r} unasked "
+                    "(only WebSocket upgrades are relayed)",
+                )
             relayed = h11.InformationalResponse(
                 status_code=event.status_code,
                 headers=_listed(
