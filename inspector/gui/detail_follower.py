@@ -4,7 +4,8 @@ The window holds rows only; when the selection moves, or a batch brings a
 new row for the selected flow, the follower asks the engine for the flow's
 details and shows them. One fetch at a time: a change meanwhile brings one
 more fetch once the current one is in, never a queue of them; a reply for
-a flow no longer selected is dropped.
+a flow no longer selected is dropped. Each time details are shown, the
+Messages tab's follower fetches what is new of a WebSocket's messages.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from inspector.gui.detail_pane import DetailPane
 from inspector.gui.details import fetch_flow
 from inspector.gui.engine_link import EngineLink
 from inspector.gui.tasks import GuiTasks
+from inspector.gui.ws_follower import WsFollower
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineError
 
@@ -28,6 +30,7 @@ class DetailFollower:
         """The selected flow, whose details are shown or on their way."""
         self._busy = False
         self._again = False
+        self.messages = WsFollower(pane.messages, link, tasks)
 
     def select(self, flow_id: int | None) -> None:
         self.wanted = flow_id
@@ -78,6 +81,7 @@ class DetailFollower:
                     self.pane.show_message("This flow is no longer held by the engine.")
                 else:
                     self.pane.show_flow(flow)
+                    self.messages.refresh()
                 if not self._again:
                     return
         finally:

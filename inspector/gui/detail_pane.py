@@ -1,6 +1,7 @@
 """The detail pane for the selected flow: Request, Response, Timing and
-Connection tabs. The window fetches the flow's details from the engine when
-the selection changes or a batch updates the flow, and shows them here."""
+Connection tabs, and Messages for a WebSocket. The window fetches the
+flow's details from the engine when the selection changes or a batch
+updates the flow, and shows them here."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from inspector.core.flow import Flow, HeaderSeq, Message, TlsInfo
 from inspector.core.format import duration, size
 from inspector.gui.body_viewer import BodyViewer
 from inspector.gui.timing_view import TimingView
+from inspector.gui.ws_view import WebSocketView
 
 SELECT = "Select a flow to see its details."
 
@@ -97,11 +99,16 @@ class DetailPane(QTabWidget):
         self.timing = TimingView()
         self.connection = QWidget()
         self._connection_form = QFormLayout(self.connection)
+        self.messages = WebSocketView(executor)
         self.addTab(self.request, "Request")
         self.addTab(self.response, "Response")
+        self.addTab(self.messages, "Messages")
         self.addTab(self.timing, "Timing")
         self.addTab(self.connection, "Connection")
         self.flow_id: int | None = None
+        self._messages_wanted = False
+        """The Messages tab was open when a flow without it was selected:
+        it opens again with the next WebSocket flow."""
         self.show_flow(None)
 
     def show_message(self, text: str) -> None:
@@ -110,6 +117,7 @@ class DetailPane(QTabWidget):
 
     def show_flow(self, flow: Flow | None, empty: str = SELECT) -> None:
         self.flow_id = flow.id if flow is not None else None
+        self._show_messages(flow)
         if flow is None:
             # A reason (not the prompt to select) shows on whichever tab is open.
             self.request.set_message(_escape(empty), None)
@@ -166,7 +174,23 @@ class DetailPane(QTabWidget):
                 rows.append(("Upstream TLS", _tls_text(tunnel.upstream_tls)))
         if flow.upstream_tls is not None:
             rows.append(("Upstream TLS", _tls_text(flow.upstream_tls)))
+        if flow.websocket is not None:
+            ws = flow.websocket
+            rows.append(("WebSocket bytes up / down", f"{size(ws.wire_up)} / {size(ws.wire_down)}"))
         self._set_connection(rows)
+
+    def _show_messages(self, flow: Flow | None) -> None:
+        """The Messages tab, there for WebSocket flows only."""
+        self.messages.show_flow(flow)
+        websocket = flow is not None and flow.websocket is not None
+        index = self.indexOf(self.messages)
+        if self.isTabVisible(index) == websocket:
+            return
+        if not websocket:
+            self._messages_wanted = self.currentIndex() == index
+        self.setTabVisible(index, websocket)
+        if websocket and self._messages_wanted:
+            self.setCurrentIndex(index)
 
     def _set_connection(self, rows: list[tuple[str, str]]) -> None:
         while self._connection_form.rowCount():
