@@ -59,6 +59,9 @@ ROLES = frozenset({DISPLAY, TOOLTIP, ALIGN, FOREGROUND, BACKGROUND, int(FLOW_ID_
 FAILED_FG = QColor(215, 58, 73)
 FAILED_BG = QColor(215, 58, 73, 40)
 PENDING_FG = QColor(128, 128, 128)
+LIVE_FG = QColor(46, 160, 90)
+SCHEMES_SHOWN = frozenset({"https", "ws", "wss"})
+"""Schemes the Host column names; plain http goes without saying."""
 
 
 def status_text(row: FlowRow) -> str:
@@ -79,9 +82,11 @@ def display_text(row: FlowRow, column: int) -> str:
         return row.method
     if column == Column.HOST:
         host = row.host if row.port in (80, 443) else f"{row.host}:{row.port}"
-        return f"https://{host}" if row.scheme == "https" else host
+        return f"{row.scheme}://{host}" if row.scheme in SCHEMES_SHOWN else host
     tunnel = row.is_tunnel
     if column == Column.PATH:
+        if row.websocket:
+            return f"{row.path}   {message_counts(row.websocket)}"
         return tunnel_summary(row.tunnel_mode, row.inner) if tunnel else row.path
     if column == Column.STATUS:
         return status_text(row)
@@ -92,8 +97,31 @@ def display_text(row: FlowRow, column: int) -> str:
             return size(row.size) if row.size > 0 else ""
         return size(row.size) if row.size >= 0 else ""
     if column == Column.DURATION:
-        return duration(row.duration)
+        return "● open" if live_websocket(row) else duration(row.duration)
     return ""
+
+
+def live_websocket(row: FlowRow) -> bool:
+    return row.is_websocket and row.state is FlowState.STREAMING
+
+
+def message_counts(counters: tuple[int, ...]) -> str:
+    """``12 ↑ 10 ↓``: a WebSocket's messages sent and received."""
+    return f"{counters[summary.WS_MSGS_UP]:,} ↑ {counters[summary.WS_MSGS_DOWN]:,} ↓"
+
+
+def websocket_tooltip(row: FlowRow) -> str:
+    """A WebSocket's counters, and whether it is open or how it closed."""
+    counters = row.websocket
+    text = (
+        f"WebSocket: {counters[summary.WS_MSGS_UP]:,} messages sent"
+        f" ({size(counters[summary.WS_BYTES_UP])}), {counters[summary.WS_MSGS_DOWN]:,}"
+        f" received ({size(counters[summary.WS_BYTES_DOWN])})"
+    )
+    code = counters[summary.WS_CLOSE_CODE]
+    if live_websocket(row):
+        return f"{text}; open"
+    return f"{text}; closed {code}" if code >= 0 else f"{text}; ended without a close frame"
 
 
 def tunnel_summary(mode: str, count: int) -> str:
@@ -145,6 +173,8 @@ def cell(flow: FlowRow | None, column: int, role: int) -> Any:
         if column == Column.STATUS and flow.has_response and flow.status >= 400:
             return FAILED_FG
         if not flow.finished:
+            if column == Column.DURATION and live_websocket(flow):
+                return LIVE_FG
             return PENDING_FG
         return None
     if role == BACKGROUND:
@@ -152,6 +182,9 @@ def cell(flow: FlowRow | None, column: int, role: int) -> Any:
     if role == TOOLTIP:
         if flow.error:
             return flow.error
+        if flow.websocket and column in (Column.PATH, Column.TYPE, Column.SIZE, Column.DURATION):
+            url = f"{flow.url}\n" if column == Column.PATH else ""
+            return url + websocket_tooltip(flow)
         return flow.url if column in (Column.HOST, Column.PATH) else None
     if role == FLOW_ID_ROLE:
         return flow.id
