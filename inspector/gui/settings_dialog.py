@@ -1,6 +1,6 @@
 """The settings dialog: listen address and port, HTTPS interception (on or
 off, hosts to pass through, upstream verification), relay flush interval and
-capacity, body capture limit.
+capacity, body capture limit, and what is kept of WebSocket messages.
 
 The dialog only edits a copy of the settings; the caller applies and
 persists them. Validation happens here, so what comes back is usable; a
@@ -90,6 +90,31 @@ class SettingsDialog(QDialog):
         self.capacity.setGroupSeparatorShown(True)
         self.capacity.setValue(settings.relay.capacity)
 
+        self.ws_max_messages = QSpinBox()
+        self.ws_max_messages.setRange(100, 10_000_000)
+        self.ws_max_messages.setSingleStep(1000)
+        self.ws_max_messages.setGroupSeparatorShown(True)
+        self.ws_max_messages.setToolTip(
+            "Messages kept per WebSocket; beyond this the oldest are dropped (and counted)"
+        )
+        self.ws_max_messages.setValue(min(max(settings.proxy.ws_max_messages, 100), 10_000_000))
+        self.ws_flow_bytes = QSpinBox()
+        self.ws_flow_bytes.setRange(1, 4096)
+        self.ws_flow_bytes.setSuffix(" MiB")
+        self.ws_flow_bytes.setToolTip(
+            "Message data kept per WebSocket; beyond this the oldest messages are dropped"
+        )
+        self.ws_flow_bytes.setValue(max(settings.proxy.ws_max_flow_bytes // MiB, 1))
+        self.ws_memory = QSpinBox()
+        self.ws_memory.setRange(16, 65536)
+        self.ws_memory.setSingleStep(64)
+        self.ws_memory.setSuffix(" MiB")
+        self.ws_memory.setToolTip(
+            "Message data kept across all WebSockets; beyond this the oldest messages"
+            " lose their data (their size, time and direction stay)"
+        )
+        self.ws_memory.setValue(max(settings.proxy.ws_memory_limit // MiB, 16))
+
         self.intercept_tls = QCheckBox("Intercept HTTPS (decrypt TLS with Inspector's CA)")
         self.intercept_tls.setChecked(settings.proxy.intercept_tls)
         self.ignore_hosts = QLineEdit(settings.proxy.ignore_hosts)
@@ -120,7 +145,11 @@ class SettingsDialog(QDialog):
         display = QFormLayout()
         display.addRow("Display refresh:", self.flush)
         display.addRow("Relay capacity (flows):", self.capacity)
-        forms = (proxy, https, display)
+        websocket = QFormLayout()
+        websocket.addRow("Messages kept, per socket:", self.ws_max_messages)
+        websocket.addRow("Message data, per socket:", self.ws_flow_bytes)
+        websocket.addRow("Message data, in all:", self.ws_memory)
+        forms = (proxy, https, websocket, display)
         _align_labels(forms)
 
         buttons = QDialogButtonBox(
@@ -131,7 +160,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setSpacing(12)
         layout.addWidget(self.error)
-        for title, form in zip(("Proxy", "HTTPS", "Display"), forms, strict=True):
+        for title, form in zip(("Proxy", "HTTPS", "WebSocket", "Display"), forms, strict=True):
             box = QGroupBox(title)
             box.setLayout(form)
             layout.addWidget(box)
@@ -159,6 +188,9 @@ class SettingsDialog(QDialog):
         settings.proxy.body_capture_limit = self.body_limit.value() * MiB
         settings.proxy.body_memory_limit = self.body_memory.value() * MiB
         settings.proxy.max_flows = self.max_flows.value()
+        settings.proxy.ws_max_messages = self.ws_max_messages.value()
+        settings.proxy.ws_max_flow_bytes = self.ws_flow_bytes.value() * MiB
+        settings.proxy.ws_memory_limit = self.ws_memory.value() * MiB
         settings.proxy.intercept_tls = self.intercept_tls.isChecked()
         settings.proxy.ignore_hosts = self.ignore_hosts.text().strip()
         settings.proxy.insecure_upstream = not self.verify_upstream.isChecked()
