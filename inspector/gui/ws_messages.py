@@ -105,6 +105,8 @@ def preview_text(message: WsMessage) -> str:
     if not message.size:
         return ""
     text = None if message.opcode == BINARY else payload_text(payload)
+    if text is not None and message.opcode != TEXT and not text.isprintable():
+        text = None  # a ping's or pong's payload is often a few random bytes
     if text is None:
         more = len(payload) > HEX_PREVIEW or message.size > len(payload)
         return hex_bytes(payload[:HEX_PREVIEW]) + (" …" if more else "")
@@ -225,6 +227,11 @@ class WsMessageModel(QAbstractTableModel):
         """The newest message's sequence number (-1 before any): the next
         page is asked for after it."""
         return self._entries[-1].message.seq if self._entries else -1
+
+    @property
+    def first_seq(self) -> int:
+        """The oldest message's sequence number (-1 before any)."""
+        return self._entries[0].message.seq if self._entries else -1
 
     @property
     def fetched(self) -> int:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -33,7 +34,13 @@ from PySide6.QtWidgets import (
 from inspector.core.bodyview import hexdump
 from inspector.core.format import size
 from inspector.core.websocket import BINARY, WsMessage
-from inspector.gui.ws_messages import clock_time, direction_text, payload_text, type_text
+from inspector.gui.ws_messages import (
+    clock_time,
+    direction_arrow,
+    direction_text,
+    payload_text,
+    type_text,
+)
 
 HEX_LIMIT = 64 * 1024
 """Payload bytes shown as a hex dump at most (4,096 lines)."""
@@ -114,6 +121,8 @@ class PayloadViewer(QWidget):
 
         self.title = QLabel()
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long title is cut, never widening the pane at the list's expense.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.note = QLabel()
         self.note.setStyleSheet("color: palette(placeholder-text);")
         self.note.setWordWrap(True)
@@ -162,9 +171,10 @@ class PayloadViewer(QWidget):
             self.rendered.emit()
             return
         self.title.setText(
-            f"{direction_text(message)} · {type_text(message)} · {size(message.size)}"
+            f"{direction_arrow(message)} {type_text(message)} · {size(message.size)}"
             f" · {clock_time(message.t)}"
         )
+        self.title.setToolTip(direction_text(message))
         generation = self._generation
         binary = message.opcode == BINARY
         future = self._executor.submit(render, message.payload, binary, self._picked.get(binary))

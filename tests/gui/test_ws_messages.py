@@ -64,6 +64,9 @@ def _column(model: WsMessageModel, column: Column) -> list[str]:
         (_msg(0, "café".encode()[:4], size=5), "caf…"),  # a preview cut inside a character
         (_msg(0, b"bye", opcode=CLOSE, close_code=1000), "bye"),
         (_msg(0, b"", opcode=PING), ""),
+        (_msg(0, b"keepalive", opcode=PING), "keepalive"),
+        (_msg(0, b"\x07ix|", opcode=PONG), "07 69 78 7c"),
+        (_msg(0, b"tab\tin text"), "tab\tin text"),
         (
             _msg(0, b"", size=5000, dropped=True),
             "(payload dropped to stay within the memory limit)",

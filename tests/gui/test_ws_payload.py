@@ -76,7 +76,8 @@ def test_modes_follow_the_message_until_one_is_picked(qtbot: QtBot, viewer: Payl
     assert viewer.mode is Mode.JSON and viewer.buttons[Mode.JSON].isChecked()
     assert viewer.text.toPlainText() == '{\n  "n": 1\n}'
     assert viewer.note.text() == "a note" and not viewer.note.isHidden()
-    assert viewer.title.text().startswith("Received from the server · text · 8 B · ")
+    assert viewer.title.text().startswith("↓ text · 8 B · ")
+    assert viewer.title.toolTip() == "Received from the server"
 
     with qtbot.waitSignal(viewer.rendered):
         viewer.buttons[Mode.HEX].click()
