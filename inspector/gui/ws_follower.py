@@ -65,7 +65,7 @@ class WsFollower:
                 flow_id = view.flow_id
                 if flow_id is None:
                     return
-                after = view.model.last_seq
+                after = view.after
                 try:
                     result = await self.link.request(
                         "ws_messages", id=flow_id, after=after, limit=MAX_PAGE, preview=PREVIEW

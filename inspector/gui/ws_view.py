@@ -41,7 +41,11 @@ from inspector.gui.ws_messages import Column, Show, WsMessageModel
 from inspector.gui.ws_payload import PayloadViewer
 
 ROW_HEIGHT = 22
-WIDTHS = {Column.DIRECTION: 28, Column.TIME: 96, Column.TYPE: 86, Column.SIZE: 72}
+WIDTHS = {Column.DIRECTION: 26, Column.TIME: 92, Column.TYPE: 80, Column.SIZE: 64}
+LIST_LIMIT = 20_000
+"""Messages the list holds at most, the newest. The engine may keep more
+(Settings); the list then starts this far back, so selecting a socket
+never fetches more than this, and the window's memory stays bounded."""
 LIVE_COLOR = "#2ea05a"
 WARN_COLOR = "#c77800"
 
@@ -57,28 +61,28 @@ class Page:
 
 
 def handshake_text(info: WebSocketInfo) -> str:
-    """The tab's first line (rich text): what was agreed, what passed, and
-    whether the socket is open or how it ended."""
-    parts = ["WebSocket over TLS (wss)" if info.tls else "WebSocket (ws)"]
+    """The tab's first lines (rich text): what was agreed and whether the
+    socket is open or how it ended; then what passed each way."""
+    head = ["<b>WebSocket</b> over TLS (wss)" if info.tls else "<b>WebSocket</b> (ws)"]
     if info.protocol:
-        parts.append(f"subprotocol <b>{html.escape(info.protocol)}</b>")
-    if info.extensions:
-        parts.append(f"extensions {html.escape(info.extensions)}")
-    parts.append(
-        f"{info.msgs_up:,} ↑ sent ({size(info.bytes_up)}), "
-        f"{info.msgs_down:,} ↓ received ({size(info.bytes_down)})"
-    )
+        head.append(f"subprotocol <b>{html.escape(info.protocol)}</b>")
+    if info.open:
+        head.append(f"<span style='color:{LIVE_COLOR}'><b>● open</b></span>")
+    else:
+        head.append(f"<b>ended</b>: {html.escape(info.end)}")
     if info.close_code is not None:
         who = "the client" if info.closed_by == UP else "the server"
         close = f"close {info.close_code} from {who}"
         if info.close_reason:
             close += f" “{html.escape(info.close_reason)}”"
-        parts.append(close)
-    if info.open:
-        parts.append(f"<span style='color:{LIVE_COLOR}'><b>● open</b></span>")
-    else:
-        parts.append(f"<b>ended</b>: {html.escape(info.end)}")
-    return " · ".join(parts)
+        head.append(close)
+    counts = [
+        f"{info.msgs_up:,} ↑ sent ({size(info.bytes_up)})",
+        f"{info.msgs_down:,} ↓ received ({size(info.bytes_down)})",
+    ]
+    if info.extensions:
+        counts.append(f"extensions: {html.escape(info.extensions)}")
+    return " · ".join(head) + "<br>" + " · ".join(counts)
 
 
 def payload_note(message: WsMessage, whole: bool) -> str:
@@ -108,6 +112,11 @@ class WebSocketView(QWidget):
         self.wanted_seq: int | None = None
         """The selected message, while its whole payload is on its way."""
         self.first_seq = 0
+        """The oldest message the engine still has."""
+        self._floor = -1
+        """Seq the list started after (older ones are past its limit)."""
+        self._paged = False
+        """A page came since the flow was shown: ``first_seq`` is known."""
         self.follow = True
         """Scroll to the newest message as they arrive; off once the user
         scrolls away from the bottom, on again when they come back."""
@@ -197,20 +206,27 @@ class WebSocketView(QWidget):
             self.flow_id = flow.id
             self.model.t0 = flow.t_start
             self._reset()
+            self._floor = max(-1, info.next_seq - 1 - LIST_LIMIT)
         self._info = info
         self._update_labels()
 
     def add_page(self, flow_id: int, after: int, page: Page) -> bool:
         """Messages after ``after`` for ``flow_id``; False when they no
         longer fit what is shown (another flow, or a list started anew)."""
-        if flow_id != self.flow_id or after != self.model.last_seq:
+        if flow_id != self.flow_id or after != self.after:
             return False
-        self.model.drop_before(page.first_seq)
         self.model.append(page.messages)
+        self.model.drop_before(max(page.first_seq, self.model.last_seq + 1 - LIST_LIMIT))
         self.first_seq = page.first_seq
+        self._paged = True
         self._problem = ""
         self._update_labels()
         return True
+
+    @property
+    def after(self) -> int:
+        """The seq the next page starts after."""
+        return max(self.model.last_seq, self._floor)
 
     def show_payload(self, flow_id: int, seq: int, message: WsMessage | None) -> None:
         """The whole kept payload of message ``seq`` (None: the engine no
@@ -237,6 +253,8 @@ class WebSocketView(QWidget):
 
     def _reset(self) -> None:
         self.first_seq = 0
+        self._floor = -1
+        self._paged = False
         self.wanted_seq = None
         self._problem = ""
         self.follow = True
@@ -252,6 +270,12 @@ class WebSocketView(QWidget):
             notes.append(
                 f"{self.first_seq:,} older messages were dropped to stay within the"
                 " WebSocket limits (Settings)."
+            )
+        listed_from = self.model.first_seq if self.model.fetched else self.after + 1
+        if self._paged and listed_from > self.first_seq:
+            notes.append(
+                f"{listed_from - self.first_seq:,} older messages are not listed:"
+                f" the list keeps the latest {LIST_LIMIT:,}."
             )
         if info is not None and info.note:
             note = info.note[0].upper() + info.note[1:]
@@ -274,8 +298,12 @@ class WebSocketView(QWidget):
         if row >= 0:
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))
-        elif self.follow:
-            self.table.scrollToBottom()
+        else:
+            # A reset drops the current row without saying so.
+            self.wanted_seq = None
+            self.viewer.show_message(None)
+            if self.follow:
+                self.table.scrollToBottom()
         self._update_labels()
 
     def _scrolled(self, value: int) -> None:

@@ -19,6 +19,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from inspector.core.websocket import BINARY, CLOSE, DOWN, UP
+from inspector.gui import ws_view
 from inspector.gui.detail_follower import DetailFollower
 from inspector.gui.detail_pane import DetailPane
 from inspector.gui.tasks import ErrorReporter, GuiTasks
@@ -121,7 +122,7 @@ def test_new_messages_follow_the_row_and_only_they_are_fetched(qapp: QApplicatio
         engine.send(socket, DOWN, '{"op":"ack"}')
         await rig.select(socket.id, rows=2)
         text = rig.view.handshake.text()
-        assert "WebSocket over TLS (wss)" in text and "<b>chat.v2</b>" in text
+        assert "<b>WebSocket</b> over TLS (wss)" in text and "<b>chat.v2</b>" in text
         assert "● open" in text and rig.view.count.text() == "2 messages"
         engine.send(socket, DOWN, '{"price": 1}')
         engine.send(socket, DOWN, bytes(range(8)), opcode=BINARY)
@@ -138,7 +139,7 @@ def test_new_messages_follow_the_row_and_only_they_are_fetched(qapp: QApplicatio
         await rig.changed(socket.id, rows=6)
         text = rig.view.handshake.text()
         assert "close 1000 from the client “bye”" in text and "<b>ended</b>: closed" in text
-        assert "1 ↑ sent (35 B), 3 ↓ received (32 B)" in text
+        assert "1 ↑ sent (35 B) · 3 ↓ received (32 B)" in text
 
     _run(qapp, scenario)
 
@@ -283,9 +284,12 @@ def test_the_filter_narrows_and_keeps_the_selection(qapp: QApplication) -> None:
         view.filter_box.setText("PRICE")
         assert rig.previews() == ['{"price": 10}'] and view.count.text() == "1 of 3"
         assert view.table.currentIndex().row() == 0
+        await until(lambda: view.viewer.text.toPlainText() == '{\n  "price": 10\n}')
         view.filter_box.clear()
         view.show_combo.setCurrentIndex(view.show_combo.findData(Show.BINARY))
         assert rig.previews() == ["ca fe"]
+        await until(lambda: view.viewer.text.toPlainText() == "")  # filtered out: not shown
+        assert view.viewer.mode is None and view.table.currentIndex().row() == -1
         view.show_combo.setCurrentIndex(view.show_combo.findData(Show.SENT))
         assert rig.previews() == ['{"op":"subscribe"}']
         engine.send(socket, UP, "later")
@@ -363,6 +367,44 @@ def test_handshake_text_of_a_plain_socket_closed_without_a_frame() -> None:
     close_websocket(socket, code=None, end="closed without a close frame")
     assert socket.websocket is not None
     assert handshake_text(socket.websocket) == (
-        "WebSocket (ws) · 0 ↑ sent (0 B), 0 ↓ received (0 B) · "
-        "<b>ended</b>: closed without a close frame"
+        "<b>WebSocket</b> (ws) · <b>ended</b>: closed without a close frame<br>"
+        "0 ↑ sent (0 B) · 0 ↓ received (0 B)"
     )
+
+
+def test_handshake_text_of_an_open_socket_with_extensions() -> None:
+    engine = WsEngine()
+    socket = engine.open(tls=True, protocol="a&b", extensions="permessage-deflate")
+    engine.send(socket, UP, "x" * 2048)
+    assert socket.websocket is not None
+    assert handshake_text(socket.websocket) == (
+        "<b>WebSocket</b> over TLS (wss) · subprotocol <b>a&amp;b</b> · "
+        "<span style='color:#2ea05a'><b>● open</b></span><br>"
+        "1 ↑ sent (2.0 KiB) · 0 ↓ received (0 B) · extensions: permessage-deflate"
+    )
+
+
+def test_the_list_keeps_the_newest_messages_only(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ws_view, "LIST_LIMIT", 5)
+
+    async def scenario(rig: Rig) -> None:
+        engine = rig.engine
+        socket = engine.open()
+        for n in range(12):
+            engine.send(socket, UP, f"m{n}")
+        await rig.select(socket.id, rows=5)
+        # Only the newest five were asked for: never the whole backlog.
+        assert [a["after"] for a in engine.asked_for("ws_messages")] == [6]
+        assert rig.previews() == ["m7", "m8", "m9", "m10", "m11"]
+        notice = rig.view.notice.text()
+        assert "7 older messages are not listed: the list keeps the latest 5." in notice
+        assert "dropped" not in notice
+        for n in range(12, 15):
+            engine.send(socket, DOWN, f"m{n}")
+        await rig.changed(socket.id, rows=5)
+        assert rig.previews() == ["m10", "m11", "m12", "m13", "m14"]
+        assert "10 older messages are not listed" in rig.view.notice.text()
+
+    _run(qapp, scenario, max_messages=100)
