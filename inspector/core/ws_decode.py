@@ -18,7 +18,14 @@ import zlib
 from dataclasses import dataclass
 
 from wsproto.extensions import Extension, PerMessageDeflate
-from wsproto.frame_protocol import CloseReason, FrameDecoder, Opcode, ParseFailed
+from wsproto.frame_protocol import (
+    CloseReason,
+    FrameDecoder,
+    FrameProtocol,
+    Opcode,
+    ParseFailed,
+    RsvBits,
+)
 
 from inspector.core.websocket import CLOSE, DOWN, MESSAGE_CAPTURE
 
@@ -43,10 +50,35 @@ class UnsupportedExtension(ValueError):
 
 
 class _CappedDeflate(PerMessageDeflate):
-    """permessage-deflate whose inflation stops at ``INFLATE_CAP`` a piece."""
+    """permessage-deflate whose inflation stops at ``INFLATE_CAP`` a piece,
+    and which lets control frames pass between the fragments of a
+    compressed message: wsproto's class ends the message's inflation at a
+    control frame, so its next fragment would be read as uncompressed."""
+
+    compressed_message = False
+    """Whether the last text or binary message begun had RSV1 set."""
+    _control = False
+
+    def frame_inbound_header(
+        self, proto: FrameDecoder | FrameProtocol, opcode: Opcode, rsv: RsvBits, payload_length: int
+    ) -> CloseReason | RsvBits:
+        self._control = opcode.iscontrol()
+        if self._control:
+            # RFC 7692 section 6.1: RSV1 is not set on control frames.
+            return CloseReason.PROTOCOL_ERROR if rsv.rsv1 else RsvBits(False, False, False)
+        if opcode is not Opcode.CONTINUATION:
+            self.compressed_message = rsv.rsv1
+        return super().frame_inbound_header(proto, opcode, rsv, payload_length)
+
+    def frame_inbound_complete(
+        self, proto: FrameDecoder | FrameProtocol, fin: bool
+    ) -> bytes | CloseReason | None:
+        if self._control:
+            return None
+        return super().frame_inbound_complete(proto, fin)
 
     def frame_inbound_payload_data(self, proto: object, data: bytes) -> bytes | CloseReason:
-        if not self._inbound_compressed or not self._inbound_is_compressible:
+        if self._control or not self._inbound_compressed or not self._inbound_is_compressible:
             return data
         assert self._decompressor is not None
         try:
@@ -121,7 +153,11 @@ class DirectionDecoder:
             while (frame := frames.process_buffer()) is not None:
                 # FrameDecoder (unlike FrameProtocol) leaves payloads as bytes.
                 assert isinstance(frame.payload, bytes)
-                message = self._frame(frame.opcode, frame.payload, frame.message_finished)
+                # FrameDecoder hands a frame over in pieces as its bytes
+                # arrive, each piece marked with the frame's FIN bit: the
+                # message ends with the last piece of a FIN frame.
+                finished = frame.frame_finished and frame.message_finished
+                message = self._frame(frame.opcode, frame.payload, finished)
                 if message is not None:
                     done.append(message)
         except ParseFailed as exc:
@@ -169,8 +205,8 @@ class DirectionDecoder:
         if frames is None:
             return False
         for extension in frames.extensions:
-            if isinstance(extension, PerMessageDeflate):
-                return bool(extension._inbound_compressed)
+            if isinstance(extension, _CappedDeflate):
+                return extension.compressed_message
         return False
 
 

@@ -135,6 +135,9 @@ async def _start(
     raise AssertionError("unreachable")
 
 
+_UNASKED_SWITCH = "upstream switched protocols unasked (only WebSocket upgrades are relayed)"
+
+
 class _StaleConnection(Exception):
     """The upstream closed before sending any byte of a response."""
 
@@ -188,6 +191,10 @@ async def _read_head_events(
         except (h11.RemoteProtocolError, StreamClosed) as exc:
             if not conn.received_any:
                 raise _StaleConnection from None
+            if "_SWITCH_UPGRADE" in str(exc):
+                # h11 refuses a 101 to a request that proposed no upgrade
+                # before it is an event (the h2c upgrade is not forwarded).
+                raise UpstreamError(502, "bad-response", _UNASKED_SWITCH) from None
             raise UpstreamError(
                 502, "bad-response", f"invalid response from upstream: {exc}"
             ) from None

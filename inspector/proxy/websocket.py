@@ -114,21 +114,30 @@ class _Session:
         self, direction: int, source: ByteStream, sink: ByteStream, first: bytes
     ) -> None:
         recorder = self.client.ctx.recorder
+        # The side whose connection an error is about: the source's, except
+        # while writing to the sink (the other side's).
+        failing = direction
         try:
             data = first
             while True:
                 if data:
                     recorder.websocket_bytes(self.flow, direction, len(data))
+                    failing = 1 - direction
                     await sink.send(data)
+                    failing = direction
                     self._decode(direction, data)
                 data = await source.read()
                 if not data:
                     break
         except (StreamClosed, ConnectionError) as exc:
-            self._fail(direction, exc)
+            self._fail(failing, exc)
             source.abort()
             sink.abort()
             return
+        if source.is_closing:
+            # The read ended because the connection was lost (a reset), not
+            # closed: a peer's FIN leaves the transport open for writing.
+            self._fail(direction, None)
         self.ended[direction] = True
         self.closing.set()
         sink.write_eof()
@@ -159,10 +168,12 @@ class _Session:
                 self.flow, direction, self.decoders[direction].failed
             )
 
-    def _fail(self, direction: int, exc: BaseException) -> None:
+    def _fail(self, side: int, exc: BaseException | None) -> None:
+        """``side``'s connection failed (``UP`` is the client's)."""
         if self.failure is None:
-            side = "client" if direction == UP else "server"
-            self.failure = FlowError("ws-reset", f"the {side} connection was reset: {exc}")
+            name = "client" if side == UP else "server"
+            detail = f": {exc}" if exc is not None else ""
+            self.failure = FlowError("ws-reset", f"the {name} connection was reset{detail}")
 
     async def _watch(self, downstream: ByteStream, upstream: ByteStream) -> None:
         await self.closing.wait()
