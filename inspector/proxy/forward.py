@@ -200,15 +200,11 @@ async def _read_head_events(
             ) from None
         if isinstance(event, h11.InformationalResponse):
             if event.status_code == 101:
+                # h11 lets a 101 through only for the upgrade the request
+                # proposed (a WebSocket's); any other it refuses above.
                 if conn.h11.their_state is h11.SWITCHED_PROTOCOL:
-                    return event  # the WebSocket upgrade it was asked for
-                to = find_header(event.headers.raw_items(), b"upgrade") or b"?"
-                raise UpstreamError(
-                    502,
-                    "bad-response",
-                    f"upstream switched protocols to {to.decode('latin-1')!r} unasked "
-                    "(only WebSocket upgrades are relayed)",
-                )
+                    return event
+                raise UpstreamError(502, "bad-response", _UNASKED_SWITCH)
             relayed = h11.InformationalResponse(
                 status_code=event.status_code,
                 headers=_listed(
