@@ -14,9 +14,12 @@ dropped (the flows themselves, their heads and sizes stay), each drop
 counted in ``bodies_dropped`` and marked on the flow, so the user is told
 rather than surprised.
 
-WebSocket payloads have a budget of their own (``ws_memory_limit``): past
-it the oldest payloads are dropped, the messages themselves (direction,
-time, size) staying, each drop counted in ``ws_payloads_dropped``.
+WebSocket messages have a budget of their own (``ws_memory_limit``),
+counting payloads and each message's record: past it the oldest payloads
+are dropped first, the messages themselves (direction, time, size)
+staying, and if that is not enough the oldest messages go whole; both
+are counted (``ws_payloads_dropped``, ``ws_messages_dropped``). So many
+sockets, each within its own limits, still hold a bounded total.
 
 Flows themselves are capped too (``max_flows``): past it the oldest flows
 are dropped as new ones arrive, counted in ``flows_dropped``, with
@@ -31,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from inspector.core.flow import Flow
-from inspector.core.websocket import DEFAULT_MEMORY_LIMIT
+from inspector.core.websocket import DEFAULT_MEMORY_LIMIT, MESSAGE_COST
 
 DEFAULT_BODY_MEMORY_LIMIT = 512 * 1024 * 1024
 DEFAULT_MAX_FLOWS = 200_000
@@ -65,12 +68,16 @@ class FlowStore:
         self._held: OrderedDict[int, int] = OrderedDict()
         """Flow id -> body bytes counted, oldest accounted first."""
         self.ws_memory_limit = DEFAULT_MEMORY_LIMIT
+        self.ws_message_cost = MESSAGE_COST
+        """What a kept message costs besides its payload (its record)."""
         self.ws_bytes = 0
-        """WebSocket payload bytes currently held."""
+        """WebSocket bytes currently held (payloads and message records)."""
         self.ws_payloads_dropped = 0
         """Bytes of WebSocket payloads dropped to stay under the limit."""
-        self._ws_held: OrderedDict[int, Flow] = OrderedDict()
-        """WebSocket flows holding payloads, least recently grown first."""
+        self.ws_messages_dropped = 0
+        """WebSocket messages dropped whole to stay under the limit."""
+        self._ws_held: OrderedDict[int, int] = OrderedDict()
+        """WebSocket flow id -> bytes counted, least recently grown first."""
 
     def new_flow(self, client_addr: tuple[str, int]) -> Flow:
         """Create, append and return a flow with the next id; past
@@ -159,29 +166,44 @@ class FlowStore:
         flows[index] = None
         self._live -= 1
         self.body_bytes -= self._held.pop(flow.id, 0)
-        if self._ws_held.pop(flow.id, None) is not None and flow.websocket is not None:
-            self.ws_bytes -= flow.websocket.kept_bytes
+        self.ws_bytes -= self._ws_held.pop(flow.id, 0)
         return flow
 
-    def account_ws(self, flow: Flow, delta: int) -> None:
-        """``flow``'s WebSocket payloads changed by ``delta`` bytes; past
-        the limit, drop the oldest payloads (other flows' first)."""
-        info = flow.websocket
-        if info is None or self.get(flow.id) is not flow:
-            return
-        self.ws_bytes += delta
-        if info.kept_bytes:
-            self._ws_held[flow.id] = flow
-            self._ws_held.move_to_end(flow.id)
+    def account_ws(self, flow: Flow) -> None:
+        """Count what ``flow``'s WebSocket holds now (payloads, and
+        ``ws_message_cost`` a kept message); past the limit, shed the
+        oldest: payloads first, then whole messages, from the flow that
+        grew least recently."""
+        if self.get(flow.id) is not flow:
+            return  # deleted or dropped: its socket may still be open
+        held = self._ws_holding(flow)
+        self.ws_bytes += held - self._ws_held.pop(flow.id, 0)
+        if held:
+            self._ws_held[flow.id] = held
         while self.ws_bytes > self.ws_memory_limit and self._ws_held:
-            oldest = next(iter(self._ws_held.values()))
-            held = oldest.websocket
-            assert held is not None
-            freed = held.drop_payloads(self.ws_bytes - self.ws_memory_limit)
-            self.ws_bytes -= freed
+            oldest_id, before = next(iter(self._ws_held.items()))
+            oldest = self.get(oldest_id)
+            assert oldest is not None  # held flows leave with _remove
+            info = oldest.websocket
+            assert info is not None
+            need = self.ws_bytes - self.ws_memory_limit
+            freed = info.drop_payloads(need)
             self.ws_payloads_dropped += freed
-            if not held.kept_bytes:
-                del self._ws_held[oldest.id]
+            if freed < need and self.ws_message_cost:
+                count = -(-(need - freed) // self.ws_message_cost)
+                self.ws_messages_dropped += info.drop_oldest(count)
+            after = self._ws_holding(oldest)
+            self.ws_bytes += after - before
+            if after:
+                self._ws_held[oldest_id] = after  # keeps its place
+            else:
+                del self._ws_held[oldest_id]
+
+    def _ws_holding(self, flow: Flow) -> int:
+        info = flow.websocket
+        if info is None:
+            return 0
+        return info.kept_bytes + self.ws_message_cost * len(info.messages)
 
     def account(self, flow: Flow) -> None:
         """Count a finished flow's captured bodies, dropping the oldest

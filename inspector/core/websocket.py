@@ -28,6 +28,9 @@ MESSAGE_CAPTURE = 1024 * 1024
 DEFAULT_MAX_MESSAGES = 10_000
 DEFAULT_MAX_FLOW_BYTES = 8 * 1024 * 1024
 DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024
+MESSAGE_COST = 200
+"""Bytes a kept message's record costs besides its payload (measured:
+a slotted record, its float time and sizes, and its deque slot)."""
 
 UP = 0
 """Client to server."""
@@ -164,6 +167,16 @@ class WebSocketInfo:
                 message.payload_dropped = True
         self.kept_bytes -= freed
         return freed
+
+    def drop_oldest(self, count: int) -> int:
+        """Drop up to ``count`` of the oldest kept messages whole; return
+        how many went."""
+        messages = self.messages
+        count = min(count, len(messages))
+        for _ in range(count):
+            self.kept_bytes -= len(messages.popleft().payload)
+        self.dropped += count
+        return count
 
     def since(self, after: int) -> list[WsMessage]:
         """Kept messages with ``seq > after``."""

@@ -229,7 +229,6 @@ class FlowRecorder:
         info = flow.websocket
         assert info is not None
         now = time.time()
-        delta = 0
         for item in decoded:
             message = WsMessage(
                 0,
@@ -241,7 +240,7 @@ class FlowRecorder:
                 item.compressed,
                 item.close_code,
             )
-            delta += info.add(message, max_messages, max_bytes)
+            info.add(message, max_messages, max_bytes)
             if item.close_code is not None:
                 if info.close_code is None:
                     info.close_code = item.close_code
@@ -249,7 +248,7 @@ class FlowRecorder:
                     info.closed_by = direction
                 elif info.closed_by != direction:
                     info.closing_handshake = True
-        self.store.account_ws(flow, delta)
+        self.store.account_ws(flow)
         self.sink.emit(WebSocketMessage(flow.id))
 
     def websocket_undecodable(self, flow: Flow, direction: int, why: str) -> None:

@@ -176,6 +176,13 @@ def test_add_keeps_within_both_limits(
 # The store's budget across flows
 
 
+def _payload_store(max_flows: int = 1000) -> FlowStore:
+    """A store counting payloads only, so the figures below are easy."""
+    store = FlowStore(max_flows=max_flows)
+    store.ws_message_cost = 0
+    return store
+
+
 def _ws_flow(store: FlowStore) -> Flow:
     flow = store.new_flow(("127.0.0.1", 1))
     flow.websocket = WebSocketInfo()
@@ -185,7 +192,8 @@ def _ws_flow(store: FlowStore) -> Flow:
 def _receive(store: FlowStore, flow: Flow, size: int, max_bytes: int = 1 << 20) -> None:
     """As the recorder keeps a message: the flow's limits, then the store's."""
     assert flow.websocket is not None
-    store.account_ws(flow, flow.websocket.add(_message(DOWN, b"m" * size), 1000, max_bytes))
+    flow.websocket.add(_message(DOWN, b"m" * size), 1000, max_bytes)
+    store.account_ws(flow)
 
 
 def _kept(flow: Flow) -> list[int]:
@@ -194,7 +202,7 @@ def _kept(flow: Flow) -> list[int]:
 
 
 def test_over_the_budget_older_flows_lose_payloads_first() -> None:
-    store = FlowStore()
+    store = _payload_store()
     store.ws_memory_limit = 100
     old, new = _ws_flow(store), _ws_flow(store)
     _receive(store, old, 40)
@@ -211,7 +219,7 @@ def test_over_the_budget_older_flows_lose_payloads_first() -> None:
 
 
 def test_the_flow_that_grew_least_recently_loses_payloads_first() -> None:
-    store = FlowStore()
+    store = _payload_store()
     store.ws_memory_limit = 100
     first, second, third = _ws_flow(store), _ws_flow(store), _ws_flow(store)
     _receive(store, first, 30)
@@ -223,7 +231,7 @@ def test_the_flow_that_grew_least_recently_loses_payloads_first() -> None:
 
 
 def test_delete_and_clear_release_the_budget() -> None:
-    store = FlowStore()
+    store = _payload_store()
     a, b = _ws_flow(store), _ws_flow(store)
     _receive(store, a, 40)
     _receive(store, b, 25)
@@ -242,7 +250,7 @@ def test_delete_and_clear_release_the_budget() -> None:
 
 
 def test_flows_dropped_at_the_cap_release_the_budget() -> None:
-    store = FlowStore(max_flows=2)
+    store = _payload_store(max_flows=2)
     a = _ws_flow(store)
     _receive(store, a, 40)
     _ws_flow(store)
@@ -251,7 +259,7 @@ def test_flows_dropped_at_the_cap_release_the_budget() -> None:
 
 
 def test_a_flow_over_its_own_limit_returns_its_bytes() -> None:
-    store = FlowStore()
+    store = _payload_store()
     flow = _ws_flow(store)
     _receive(store, flow, 60, max_bytes=100)
     _receive(store, flow, 60, max_bytes=100)
@@ -268,7 +276,7 @@ def test_a_flow_over_its_own_limit_returns_its_bytes() -> None:
 def test_the_budget_counts_what_live_flows_hold(
     steps: list[tuple[str, int, int]], limit: int
 ) -> None:
-    store = FlowStore()
+    store = _payload_store()
     store.ws_memory_limit = limit
     flows = [_ws_flow(store) for _ in range(4)]
     for action, which, size in steps:
@@ -279,6 +287,43 @@ def test_the_budget_counts_what_live_flows_hold(
         held = [f.websocket.kept_bytes for f in store if f.websocket is not None]
         assert store.ws_bytes == sum(held)
         assert store.ws_bytes <= limit
+
+
+def test_message_records_count_and_go_whole_once_payloads_are_gone() -> None:
+    store = FlowStore()
+    cost = store.ws_message_cost
+    assert cost > 0
+    store.ws_memory_limit = 3 * cost + 20
+    old, new = _ws_flow(store), _ws_flow(store)
+    _receive(store, old, 10)
+    _receive(store, old, 10)
+    assert store.ws_bytes == 2 * cost + 20
+    _receive(store, new, 10)
+    # Over by 10: the oldest payload goes first, the messages stay.
+    assert _kept(old) == [0, 10] and store.ws_payloads_dropped == 10
+    assert store.ws_bytes == 3 * cost + 20 and store.ws_messages_dropped == 0
+    _receive(store, new, 5)
+    # Over by a record's worth and more: the oldest message goes whole.
+    assert old.websocket is not None and old.websocket.dropped >= 1
+    assert store.ws_messages_dropped >= 1 and store.ws_bytes <= store.ws_memory_limit
+    assert _kept(new) == [10, 5]
+    # Counters still cover every message.
+    assert old.websocket.msgs_down == 2 and old.websocket.bytes_down == 20
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 50)), max_size=60))
+def test_many_sockets_stay_within_the_budget(steps: list[tuple[int, int]]) -> None:
+    store = FlowStore()
+    store.ws_memory_limit = 4 * store.ws_message_cost
+    flows = [_ws_flow(store) for _ in range(4)]
+    for which, size in steps:
+        _receive(store, flows[which], size)
+        held = sum(
+            f.websocket.kept_bytes + store.ws_message_cost * len(f.websocket.messages)
+            for f in store
+            if f.websocket is not None
+        )
+        assert store.ws_bytes == held <= store.ws_memory_limit
 
 
 # How a WebSocket flow shows: row, filter, line
