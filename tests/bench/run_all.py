@@ -73,6 +73,7 @@ def benches(quick: bool, peers: str) -> dict[str, list[str]]:
             "tests.bench.bench_tunnels",
             *(["--rounds", "1", "--seconds", "1"] if quick else ["--rounds", "2"]),
         ],
+        "websocket": ["tests.bench.bench_websocket", *q],
     }
 
 
