@@ -23,7 +23,7 @@ PING = 9
 PONG = 10
 OPCODE_NAMES = {TEXT: "text", BINARY: "binary", CLOSE: "close", PING: "ping", PONG: "pong"}
 
-MESSAGE_CAPTURE = 1024 * 1024
+MESSAGE_CAPTURE = 256 * 1024
 """Payload bytes kept of one message; its size is always known."""
 DEFAULT_MAX_MESSAGES = 10_000
 DEFAULT_MAX_FLOW_BYTES = 8 * 1024 * 1024

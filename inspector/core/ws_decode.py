@@ -25,9 +25,10 @@ from wsproto.frame_protocol import (
     Opcode,
     ParseFailed,
     RsvBits,
+    XorMaskerSimple,
 )
 
-from inspector.core.websocket import CLOSE, DOWN, MESSAGE_CAPTURE
+from inspector.core.websocket import BINARY, CLOSE, DOWN, MESSAGE_CAPTURE
 
 INFLATE_CAP = 16 * 1024 * 1024
 """Decompressed bytes one received piece may become; past it the message
@@ -90,6 +91,43 @@ class _CappedDeflate(PerMessageDeflate):
         return out
 
 
+class _LazyMasker(XorMaskerSimple):
+    """Unmasks a client's frame unless its frames say the bytes are not
+    wanted (binary data past the capture): unmasking in Python costs a
+    millisecond a MiB, the largest part of decoding a client's upload."""
+
+    def __init__(self, key: bytes | bytearray, frames: _Frames) -> None:
+        super().__init__(key)
+        self._frames = frames
+
+    def process(self, data: bytearray) -> bytearray:
+        if not self._frames.skip_unmask:
+            return super().process(data)
+        turn = len(data) % 4
+        if turn:
+            key = self._masking_key
+            self._masking_key = key[turn:] + key[:turn]
+        return data
+
+
+class _Frames(FrameDecoder):
+    skip_unmask = False
+    """Set while the bytes of the current message are only counted."""
+
+    def parse_header(self) -> bool:
+        parsed = super().parse_header()
+        # Control frames (a ping between the fragments) are always read.
+        header = self.header
+        if (
+            parsed
+            and header is not None
+            and not header.opcode.iscontrol()
+            and isinstance(self.masker, XorMaskerSimple)
+        ):
+            self.masker = _LazyMasker(self.masker._masking_key, self)
+        return parsed
+
+
 def negotiated_extensions(accepted: str) -> list[str]:
     """The extension offers in a server's ``Sec-WebSocket-Extensions``
     (one string per extension, its parameters included)."""
@@ -119,7 +157,7 @@ class DirectionDecoder:
     def __init__(self, direction: int, accepted_extensions: str = "") -> None:
         self.direction = direction
         self.failed = ""
-        self._frames: FrameDecoder | None = None
+        self._frames: _Frames | None = None
         try:
             extensions = _extensions(accepted_extensions)
         except UnsupportedExtension as exc:
@@ -127,7 +165,7 @@ class DirectionDecoder:
             return
         # Frames from the server are read as a client reads them (unmasked),
         # and frames from the client as a server does (masked).
-        self._frames = FrameDecoder(client=direction == DOWN, extensions=extensions)
+        self._frames = _Frames(client=direction == DOWN, extensions=extensions)
         self._opcode: int | None = None
         self._size = 0
         self._parts: list[bytes] = []
@@ -150,7 +188,17 @@ class DirectionDecoder:
         done: list[Decoded] = []
         try:
             frames.receive_bytes(data)
-            while (frame := frames.process_buffer()) is not None:
+            while True:
+                # Past the capture, a plain binary message's bytes are only
+                # counted: a client's need no unmasking.
+                frames.skip_unmask = (
+                    self._opcode == BINARY
+                    and not self._compressed
+                    and self._kept >= MESSAGE_CAPTURE
+                )
+                frame = frames.process_buffer()
+                if frame is None:
+                    break
                 # FrameDecoder (unlike FrameProtocol) leaves payloads as bytes.
                 assert isinstance(frame.payload, bytes)
                 # FrameDecoder hands a frame over in pieces as its bytes

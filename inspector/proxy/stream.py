@@ -22,6 +22,9 @@ from typing import Protocol, cast
 
 HIGH_WATER = 256 * 1024
 READ_SIZE = 64 * 1024
+RELAY_READ = 256 * 1024
+"""What a relay (a tunnel, a WebSocket) reads at a time: whatever the
+transport delivered, whole, where parsing HTTP takes smaller bites."""
 
 
 class StreamClosed(ConnectionError):
@@ -231,6 +234,17 @@ class Stream(asyncio.Protocol):
             self._read_paused = False
             self.transport.resume_reading()
         return chunk
+
+    def take_buffered(self) -> list[bytes]:
+        """Everything buffered, as received, without waiting (a TLS layer
+        feeds it all to its decoder at once)."""
+        chunks = list(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        if self._read_paused and self.transport:
+            self._read_paused = False
+            self.transport.resume_reading()
+        return chunks
 
     def write(self, data: bytes) -> None:
         # A transport that is closing (aborted, or failed a send) drops what

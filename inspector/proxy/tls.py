@@ -14,9 +14,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import threading
 from dataclasses import dataclass
+from typing import cast
 
 from inspector.proxy.stream import READ_SIZE, Stream, StreamClosed
+
+_RECORD = 16 * 1024
+"""The most plaintext one TLS record carries."""
+_BUFFER = 256 * 1024
+_local = threading.local()
+
+
+def _read_buffer() -> memoryview:
+    """This thread's decryption buffer (engines on several threads, in
+    tests, each get their own; nothing awaits while one is in use)."""
+    view: memoryview | None = getattr(_local, "view", None)
+    if view is None:
+        view = _local.view = memoryview(bytearray(_BUFFER))
+    return view
 
 
 class TlsError(Exception):
@@ -123,12 +139,20 @@ class TlsStream:
 
     async def read(self, max_bytes: int = READ_SIZE, deadline: float | None = None) -> bytes:
         """Up to ``max_bytes`` of plaintext; ``b""`` once the peer closed
-        (with close_notify or, leniently, without)."""
+        (with close_notify or, leniently, without).
+
+        Every record already here is decrypted in one call, not one
+        16 KiB record a call: a bulk transfer then costs one pass through
+        its reader per network read, not one per record."""
         while True:
             if self._eof:
                 return b""
+            raw = self.raw
+            if raw.buffered:
+                for chunk in raw.take_buffered():
+                    self._in.write(chunk)
             try:
-                data = self._ssl.read(max_bytes)
+                data = self._decrypt(max_bytes)
             except ssl.SSLWantReadError:
                 pass
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
@@ -142,11 +166,36 @@ class TlsStream:
                 return data
             # TLS 1.3 may need to send (key updates, tickets) before reading.
             await self._flush()
-            data = await self.raw.read(READ_SIZE, deadline)
+            data = await raw.read(READ_SIZE, deadline)
             if data:
                 self._in.write(data)
             else:
                 self._in.write_eof()
+
+    def _decrypt(self, max_bytes: int) -> bytes:
+        """The plaintext of the records in hand, up to ``max_bytes``.
+        Raises SSLWantReadError when not even one record is complete."""
+        sslobj = self._ssl
+        if max_bytes <= _RECORD:
+            return sslobj.read(max_bytes)
+        # Records go into one reused buffer (asking SSLObject.read for a
+        # large size allocates that size on every call) and leave it as
+        # one copy.
+        view = _read_buffer()
+        limit = min(max_bytes, len(view))
+        filled = 0
+        while filled < limit:
+            try:
+                # With a buffer, read() returns the count (typeshed says bytes).
+                count = cast(int, sslobj.read(limit - filled, view[filled:limit]))
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                if filled:
+                    break  # the end or the close comes with the next call
+                raise
+            if not count:
+                break
+            filled += count
+        return bytes(view[:filled])
 
     def write(self, data: bytes) -> None:
         try:

@@ -22,7 +22,7 @@ from inspector.core.flow import Flow, FlowError, TlsInfo
 from inspector.proxy.context import TunnelContext
 from inspector.proxy.errors import ClientGone, UpstreamError
 from inspector.proxy.exchange import ClientSide
-from inspector.proxy.stream import ByteStream, Stream, StreamClosed
+from inspector.proxy.stream import RELAY_READ, ByteStream, Stream, StreamClosed
 from inspector.proxy.tls import TlsError, TlsStream
 
 UNTRUSTED_ALERTS = {
@@ -240,7 +240,7 @@ async def _pump(source: ByteStream, sink: ByteStream, count: Callable[[int], Non
     """Copy until ``source`` ends, then half-close ``sink``. On an error,
     abort both so the other direction ends too."""
     try:
-        while data := await source.read():
+        while data := await source.read(RELAY_READ):
             count(len(data))
             await sink.send(data)
     except Exception:

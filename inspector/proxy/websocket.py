@@ -25,7 +25,7 @@ from inspector.core.websocket import DOWN, UP, WebSocketInfo
 from inspector.core.ws_decode import DirectionDecoder
 from inspector.proxy.errors import UpstreamError
 from inspector.proxy.exchange import ClientSide
-from inspector.proxy.stream import ByteStream, StreamClosed
+from inspector.proxy.stream import RELAY_READ, ByteStream, StreamClosed
 from inspector.proxy.upstream import UpstreamConnection
 
 CLOSE_GRACE = 10.0
@@ -126,7 +126,7 @@ class _Session:
                     await sink.send(data)
                     failing = direction
                     self._decode(direction, data)
-                data = await source.read()
+                data = await source.read(RELAY_READ)
                 if not data:
                     break
         except (StreamClosed, ConnectionError) as exc:

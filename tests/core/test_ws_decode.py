@@ -452,3 +452,30 @@ def test_any_split_of_the_bytes_finds_the_same_messages(
     bytewise = DirectionDecoder(direction, accepted)
     one_by_one = [m for i in range(len(data)) for m in bytewise.feed(data[i : i + 1])]
     assert one_by_one == whole
+
+
+# A client's bytes past the capture are counted, not unmasked
+
+
+@pytest.mark.parametrize("piece", [1, 7, 4096, 65_537])
+def test_masked_binary_past_the_capture_then_more_messages(piece: int) -> None:
+    big = os.urandom(MESSAGE_CAPTURE + 1001)  # odd: the mask turns mid-key
+    split = MESSAGE_CAPTURE + 333
+    data = (
+        frame(BINARY, big[:split], fin=False, mask=b"\x9a\x01\xfe\x42")
+        + frame(PING, b"ping", mask=b"\x05\x06\x07\x08")
+        + frame(0, big[split:], mask=b"\x11\x22\x33\x44")
+        + client_frame(TEXT, "après".encode())
+        + client_frame(BINARY, b"\x00" * 5)
+    )
+    decoder = DirectionDecoder(UP)
+    messages: list[Decoded] = []
+    for start in range(0, len(data), piece):
+        messages += decoder.feed(data[start : start + piece])
+    assert decoder.failed == ""
+    assert messages == [
+        Decoded(PING, 4, b"ping"),
+        Decoded(BINARY, len(big), big[:MESSAGE_CAPTURE]),
+        Decoded(TEXT, 6, "après".encode()),
+        Decoded(BINARY, 5, b"\x00" * 5),
+    ]
