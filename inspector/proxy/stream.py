@@ -235,16 +235,17 @@ class Stream(asyncio.Protocol):
             self.transport.resume_reading()
         return chunk
 
-    def take_buffered(self) -> list[bytes]:
-        """Everything buffered, as received, without waiting (a TLS layer
-        feeds it all to its decoder at once)."""
-        chunks = list(self._chunks)
-        self._chunks.clear()
-        self._buffered = 0
-        if self._read_paused and self.transport:
+    def read_nowait(self) -> bytes:
+        """The oldest chunk received, whole, or ``b""`` when none is
+        buffered (a TLS layer feeding its decoder without waiting)."""
+        if not self._chunks:
+            return b""
+        chunk = self._chunks.popleft()
+        self._buffered -= len(chunk)
+        if self._read_paused and self._buffered <= HIGH_WATER // 4 and self.transport:
             self._read_paused = False
             self.transport.resume_reading()
-        return chunks
+        return chunk
 
     def write(self, data: bytes) -> None:
         # A transport that is closing (aborted, or failed a send) drops what

@@ -148,9 +148,12 @@ class TlsStream:
             if self._eof:
                 return b""
             raw = self.raw
-            if raw.buffered:
-                for chunk in raw.take_buffered():
-                    self._in.write(chunk)
+            # Feed the decoder what is already here, but no more than a
+            # read's worth ahead: what stays in the stream keeps counting
+            # against its flow control, so a slow reader still pauses the
+            # sender.
+            while self._in.pending < _BUFFER and (chunk := raw.read_nowait()):
+                self._in.write(chunk)
             try:
                 data = self._decrypt(max_bytes)
             except ssl.SSLWantReadError:
