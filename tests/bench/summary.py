@@ -459,6 +459,52 @@ class Report:
                 note="" if name.startswith("relay-process") else "for comparison",
             )
 
+    def websocket(self) -> None:
+        d = self.data("websocket")
+        if d is None:
+            return
+        echo = d["echo"]
+        cells = ", ".join(
+            f"{e['path']}{' deflate' if e['deflate'] else ''} {_fmt(e['msgs_per_s'])}/s"
+            for e in echo
+        )
+        self.lines.append(f"WebSocket echo, {d['config']['messages']:,} messages: {cells}")
+        self.target(
+            "WebSocket echo byte-identical and every message recorded, all paths",
+            all(e["verified"] and e["recorded_ok"] for e in echo),
+            "yes",
+            bool,
+            shown="yes" if all(e["verified"] and e["recorded_ok"] for e in echo) else "no",
+        )
+        for direction in ("down", "up"):
+            intercept = _row(d["stream"], direction=direction, path="wss-intercept")
+            passthrough = _row(d["stream"], direction=direction, path="wss-passthrough")
+            if intercept is None or passthrough is None:
+                continue
+            self.lines.append(
+                f"WebSocket stream {direction} {intercept['mib']:,.0f} MiB: wss intercepted "
+                f"{intercept['mib_per_s']:,.0f} MiB/s ({intercept['engine_ms_per_mib']:.2f} ms "
+                f"engine CPU a MiB), passthrough {passthrough['mib_per_s']:,.0f} MiB/s "
+                f"({passthrough['engine_ms_per_mib']:.2f}); engine RSS +"
+                f"{intercept['rss_run_peak_mib']:.0f} MiB at peak"
+            )
+            self.target(
+                f"WebSocket {direction} over wss intercepted / TLS passthrough",
+                intercept["ratio"],
+                ">= 0.8" if direction == "down" else "reported",
+                (lambda v: v >= 0.8) if direction == "down" else INFO,
+                note="" if direction == "down" else "masked frames",
+            )
+        stream_mib = max(r["mib"] for r in d["stream"])
+        peak = max(r["rss_run_peak_mib"] for r in d["stream"])
+        self.target(
+            f"engine RSS added by a {stream_mib:,.0f} MiB WebSocket stream (MiB)",
+            peak,
+            "flat (<= 16)",
+            lambda v: v <= 16,
+            shown=f"{peak:.0f}",
+        )
+
     def others(self) -> None:
         certs = self.data("certs")
         if certs is not None and "ec" in certs:
@@ -490,6 +536,7 @@ class Report:
         self.relay()
         self.model()
         self.lifecycle()
+        self.websocket()
         self.others()
         out = [header, "", *self.lines, "", f"{'Target':<72}{'value':>16}  {'wanted':<20}verdict"]
         for t in self.targets:
