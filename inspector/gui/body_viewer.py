@@ -30,8 +30,9 @@ from inspector.core.bodyview import BodyKind, BodyView, hexdump, render
 from inspector.core.flow import Message
 
 
-class _Relay(QObject):
-    """Carries a finished render from the worker thread to the GUI thread."""
+class RenderRelay(QObject):
+    """Carries a finished render from the worker thread to the GUI thread
+    (the body viewer's and the WebSocket message viewer's)."""
 
     done = Signal(int, object)
 
@@ -46,7 +47,7 @@ class BodyViewer(QWidget):
         self._executor = executor
         self._message: Message | None = None
         self._generation = 0
-        self._relay = _Relay(self)
+        self._relay = RenderRelay(self)
         self._relay.done.connect(self._show, Qt.ConnectionType.QueuedConnection)
 
         self._note = QLabel()

@@ -18,7 +18,7 @@ import enum
 import json
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from inspector.core.bodyview import hexdump
 from inspector.core.format import size
 from inspector.core.websocket import BINARY, WsMessage
+from inspector.gui.body_viewer import RenderRelay
 from inspector.gui.ws_messages import (
     clock_time,
     direction_arrow,
@@ -95,12 +96,6 @@ def _pretty_json(text: str) -> str | None:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-class _Relay(QObject):
-    """Carries a finished render from the worker thread to the GUI thread."""
-
-    done = Signal(int, object)
-
-
 class PayloadViewer(QWidget):
     rendered = Signal()
 
@@ -116,7 +111,7 @@ class PayloadViewer(QWidget):
         """The mode the user chose, for binary (True) and text messages."""
         self.mode: Mode | None = None
         """The mode of what is shown."""
-        self._relay = _Relay(self)
+        self._relay = RenderRelay(self)
         self._relay.done.connect(self._show, Qt.ConnectionType.QueuedConnection)
 
         self.title = QLabel()
