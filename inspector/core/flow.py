@@ -159,10 +159,19 @@ class Flow:
     """The captured bodies were dropped to keep memory under the store's
     limit (sizes and heads remain)."""
 
+    imported: bool = False
+    """Read from a file (HAR), not captured here: its times are the
+    file's."""
+
     t_start: float = 0.0
     """Request head complete."""
+    t_dns: float | None = None
+    """The upstream's address resolved (None when reused, or a literal)."""
+    t_connected: float | None = None
+    """The upstream's TCP connection up, before any TLS handshake."""
     t_upstream_connected: float | None = None
-    """Upstream connection ready (None when a pooled connection was reused)."""
+    """Upstream connection ready, TLS included (None when a pooled
+    connection was reused)."""
     t_request_sent: float | None = None
     t_response_start: float | None = None
     """First byte of the response head."""

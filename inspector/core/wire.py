@@ -128,7 +128,10 @@ def flow_to_wire(flow: Flow, inline: int = BODY_INLINE) -> dict[str, Any]:
             flow.t_request_sent,
             flow.t_response_start,
             flow.t_end,
+            flow.t_dns,
+            flow.t_connected,
         ],
+        "imported": flow.imported,
         "request": {
             **_message_to_wire(request, inline),
             "method": request.method,
@@ -221,7 +224,7 @@ def flow_from_wire(wire: Any) -> FlowDetail:
         flow.error = FlowError(error[0], error[1])
     flow.bodies_dropped = bool(wire.get("bodies_dropped"))
     times = wire.get("times")
-    _check(isinstance(times, list | tuple) and len(times) == 5, "times")
+    _check(isinstance(times, list | tuple) and len(times) == 7, "times")
     start = _time(times[0])
     _check(start is not None, "times")
     flow.t_start = start or 0.0
@@ -229,6 +232,9 @@ def flow_from_wire(wire: Any) -> FlowDetail:
     flow.t_request_sent = _time(times[2])
     flow.t_response_start = _time(times[3])
     flow.t_end = _time(times[4])
+    flow.t_dns = _time(times[5])
+    flow.t_connected = _time(times[6])
+    flow.imported = bool(wire.get("imported"))
 
     req = wire.get("request")
     _check(isinstance(req, dict), "request")

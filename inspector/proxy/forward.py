@@ -110,7 +110,9 @@ async def _start(
         reused = conn is not None
         if conn is None:
             conn = await pool.connect(key)
-        recorder.upstream_connected(flow, conn.address, conn.tls, new=not reused)
+        recorder.upstream_connected(
+            flow, conn.address, conn.tls, not reused, conn.t_dns, conn.t_connected
+        )
         tunnel = client.tunnel
         if tunnel is not None and conn.tls is not None and tunnel.info.upstream_tls is None:
             recorder.tunnel_tls(tunnel.flow, "upstream", conn.tls)

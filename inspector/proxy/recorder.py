@@ -78,12 +78,20 @@ class FlowRecorder:
         flow.request.host, flow.request.port = host, port
 
     def upstream_connected(
-        self, flow: Flow, address: tuple[str, int], tls: TlsInfo | None, new: bool
+        self,
+        flow: Flow,
+        address: tuple[str, int],
+        tls: TlsInfo | None,
+        new: bool,
+        t_dns: float | None = None,
+        t_connected: float | None = None,
     ) -> None:
-        """A connection for the request: a new one (timed) or one reused
+        """A connection for the request: a new one (timed: resolved at
+        ``t_dns``, TCP up at ``t_connected``, ready now) or one reused
         from the pool."""
         if new:
             flow.t_upstream_connected = time.time()
+            flow.t_dns, flow.t_connected = t_dns, t_connected
         flow.upstream_addr = address
         flow.upstream_tls = tls
 

@@ -52,6 +52,10 @@ class UpstreamConnection:
         """Whether any response byte arrived in the current exchange."""
         self.received_bytes = 0
         """Bytes read in the current exchange (head size checks)."""
+        self.t_dns: float | None = None
+        """When the address was resolved (None for an IP literal)."""
+        self.t_connected: float | None = None
+        """When TCP was up (before any TLS handshake)."""
 
     async def send(self, event: h11.Event) -> None:
         data = self.h11.send(event)
@@ -224,11 +228,15 @@ class UpstreamPool:
         settings = self._settings
         try:
             async with asyncio.timeout(settings.connect_timeout):
-                stream, address = await self.open_raw(host, port)
+                stamps: list[float] = []
+                stream, address = await self.open_raw(host, port, stamps)
+                t_connected = time.time()
                 if scheme != "https":
                     conn = UpstreamConnection(key, stream, address)
                 else:
                     conn = await self._handshake(key, stream, address)
+                conn.t_dns = stamps[0] if stamps else None
+                conn.t_connected = t_connected
         except TimeoutError:
             raise UpstreamError(
                 504,
@@ -238,10 +246,16 @@ class UpstreamPool:
         self._active.add(conn)
         return conn
 
-    async def open_raw(self, host: str, port: int) -> tuple[Stream, tuple[str, int]]:
+    async def open_raw(
+        self, host: str, port: int, stamps: list[float] | None = None
+    ) -> tuple[Stream, tuple[str, int]]:
         """A plain TCP stream to ``host:port`` (tunnels relay over these).
-        Raises UpstreamError as ``connect`` does; no timeout of its own."""
+        Raises UpstreamError as ``connect`` does; no timeout of its own.
+        ``stamps`` gets the time the name was resolved (a name, not an IP
+        literal)."""
         addresses = await self._resolve(host, port)
+        if stamps is not None and not _is_literal(host):
+            stamps.append(time.time())
         for ip in addresses:
             if self._is_self(ip, port):
                 raise UpstreamError(
@@ -276,6 +290,14 @@ class UpstreamPool:
         details = tls.details()
         info = TlsInfo(details.version, details.cipher, details.alpn, host)
         return UpstreamConnection(key, tls, address, info)
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 async def resolve(host: str, port: int) -> list[str]:
