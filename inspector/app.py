@@ -77,7 +77,9 @@ class DesktopApp:
         self.ca: PublishedCA | None = None
         self._ca_dialog: CADialog | None = None
 
-        engine_options = engine.EngineOptions(options.confdir, options.relay)
+        engine_options = engine.EngineOptions(
+            options.confdir, options.relay, session=options.session
+        )
         self.mirror = RowMirror()
         self.link = EngineLink(
             engine.launcher(engine_options, options.engine, options.loop),

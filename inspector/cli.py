@@ -14,9 +14,10 @@ from typing import NoReturn
 
 from inspector import __version__
 from inspector.core.certs import CertStore
-from inspector.core.config import config_dir, load_settings
+from inspector.core.config import config_dir, load_settings, sessions_dir
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.http_rules import MessageRejected, split_authority
+from inspector.core.session import new_path, private_dir, prune
 from inspector.core.settings import ProxySettings, is_loopback
 from inspector.link.spawn import ENGINE_COMMAND
 from inspector.options import ENGINES, Options
@@ -118,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--stats", metavar="SECONDS", type=float, help="print the event relay's metrics"
     )
     headless.add_argument(
+        "--session",
+        metavar="FILE",
+        help="record every flow to this session file (created, or continued)",
+    )
+    headless.add_argument(
         "--relay-capacity",
         metavar="N",
         type=int,
@@ -144,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("thread", "qasync"),
         default=None,
         help="the same as --engine thread|qasync",
+    )
+    gui.add_argument(
+        "--no-session",
+        action="store_true",
+        help="do not record the capture to a session file on disk",
     )
     gui.add_argument("--flush-ms", type=int, metavar="MS", help="GUI refresh interval (default 33)")
     gui.add_argument("--theme", choices=("system", "light", "dark"), default="system")
@@ -250,6 +261,12 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
     apply_shared_options(settings.proxy, args)
     if args.flush_ms is not None:
         settings.relay.flush_interval_ms = args.flush_ms
+    session = None
+    if not selftest_mode and not args.no_session and settings.proxy.record_session:
+        directory = sessions_dir(args.confdir)
+        private_dir(directory)
+        prune(directory, settings.proxy.session_keep_days)
+        session = new_path(directory)
     return Options(
         settings=settings,
         confdir=confdir,
@@ -260,6 +277,7 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
         selftest=selftest_mode,
         screenshot=args.screenshot,
         persist=not selftest_mode,
+        session=session,
         problems=problems,
     )
 
@@ -271,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if argv[:1] == ["ca"]:
         return ca_main(argv[1:])
+    if argv[:1] == ["session"]:
+        from inspector import session_cli
+
+        return session_cli.session_main(argv[1:])
     if argv[:1] == [ENGINE_COMMAND]:
         from inspector import engine
 
@@ -307,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                         relay_kind=args.relay,
                         confdir=config_dir(args.confdir),
                         relay_capacity=args.relay_capacity,
+                        session_path=Path(args.session) if args.session else None,
                     )
                 )
         except KeyboardInterrupt:

@@ -34,6 +34,7 @@ from inspector.core.memory import pin_mmap_threshold
 from inspector.core.naive_relay import NaiveRelay
 from inspector.core.protocol import ProtocolError
 from inspector.core.relay import Relay, RelayLimits
+from inspector.core.session import SessionError
 from inspector.core.settings import ProxySettings
 from inspector.core.store import FlowStore
 from inspector.link.channel import open_channel
@@ -42,6 +43,7 @@ from inspector.link.spawn import ENGINE_COMMAND, Bootstrap, spawn_engine
 from inspector.proxy.host import EngineHost
 from inspector.proxy.loops import LOOPS, loop_factory
 from inspector.proxy.service import EngineService
+from inspector.proxy.session_writer import SessionWriter
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +54,20 @@ class EngineOptions:
     relay: str = "coalescing"
     first_id: int = 0
     """Flow ids start after this (a restarted engine continues the window's ids)."""
+    session: Path | None = None
+    """Record every flow to this session file (created, or continued)."""
 
 
 def build(options: EngineOptions) -> tuple[EngineService, CertStore | None]:
-    store = FlowStore(start_after=options.first_id)
+    writer: SessionWriter | None = None
+    first_id = options.first_id
+    if options.session is not None:
+        try:
+            writer = SessionWriter.open(options.session, ProxySettings().session_max_bytes)
+            first_id = max(first_id, writer.session.last_id())
+        except (SessionError, OSError) as exc:
+            log.error("not recording to %s: %s", options.session, exc)
+    store = FlowStore(start_after=first_id)
     relay: Relay | NaiveRelay = (
         NaiveRelay(RelayLimits()) if options.relay == "naive" else Relay(RelayLimits())
     )
@@ -72,7 +84,7 @@ def build(options: EngineOptions) -> tuple[EngineService, CertStore | None]:
         message = f"{exc}; HTTPS will pass through undecrypted"
         ca = {"error": message}
         relay.emit(CAFailed(message))
-    service = EngineService(store, relay, ProxySettings(), certs, ca=ca)
+    service = EngineService(store, relay, ProxySettings(), certs, ca=ca, writer=writer)
     return service, certs
 
 
@@ -93,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--relay", choices=("coalescing", "naive"), default="coalescing")
     parser.add_argument("--first-id", type=int, default=0)
     parser.add_argument("--loop", choices=LOOPS, default="auto")
+    parser.add_argument("--session")
     return parser
 
 
@@ -110,7 +123,12 @@ def main(argv: list[str]) -> int:
         return 2
     gcpolicy.install()
     pin_mmap_threshold()
-    options = EngineOptions(Path(args.confdir), args.relay, args.first_id)
+    options = EngineOptions(
+        Path(args.confdir),
+        args.relay,
+        args.first_id,
+        Path(args.session) if args.session else None,
+    )
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
@@ -190,6 +208,8 @@ def launcher(options: EngineOptions, layout: str, loop: str = "auto") -> Launche
         these = dataclasses.replace(options, first_id=first_id)
         if layout == "process":
             args = ["--confdir", str(these.confdir), "--relay", these.relay]
+            if these.session is not None:
+                args += ["--session", str(these.session)]
             return spawn_engine([*args, "--first-id", str(first_id), "--loop", loop])
         if layout == "thread":
             return InProcessEngine(these, EngineHost())

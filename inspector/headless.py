@@ -29,10 +29,12 @@ from inspector.core.memory import pin_mmap_threshold
 from inspector.core.naive_relay import NaiveRelay
 from inspector.core.relay import Batch, Relay, RelayLimits
 from inspector.core.relay_metrics import RelayStats
+from inspector.core.session import SessionError
 from inspector.core.settings import ProxySettings
 from inspector.core.store import FlowStore
 from inspector.proxy.errors import ListenError
 from inspector.proxy.server import ProxyServer
+from inspector.proxy.session_writer import SessionWriter
 
 DRAIN_INTERVAL = 0.1
 
@@ -115,12 +117,22 @@ async def run(
     relay_kind: str = "coalescing",
     confdir: Path | None = None,
     relay_capacity: int | None = None,
+    session_path: Path | None = None,
 ) -> int:
     """Serve until SIGINT or SIGTERM; return the process exit status."""
     gcpolicy.install()
     pin_mmap_threshold()
+    writer: SessionWriter | None = None
+    if session_path is not None:
+        try:
+            writer = SessionWriter.open(session_path, settings.session_max_bytes)
+        except (SessionError, OSError) as exc:
+            print(f"inspector: --session: {exc}", file=sys.stderr)
+            return 2
     certs = load_certs(settings, confdir or config_dir())
-    store = FlowStore(settings.body_memory_limit, settings.max_flows)
+    # A session continued keeps its flows: new ids come after its last.
+    first_id = writer.session.last_id() if writer is not None else 0
+    store = FlowStore(settings.body_memory_limit, settings.max_flows, start_after=first_id)
     store.ws_memory_limit = settings.ws_memory_limit
     printer = FlowPrinter(store, out, quiet)
     limits = RelayLimits()
@@ -132,6 +144,9 @@ async def run(
     server = ProxyServer(
         settings, store, relay, certs=certs, ignore=HostPatterns.parse(settings.ignore_hosts)
     )
+    if writer is not None:
+        server.ctx.recorder.on_settled = writer.settled
+        writer.start()
     if settings.insecure_upstream:
         print(
             "inspector: warning: upstream certificates are not verified (--insecure-upstream)",
@@ -141,6 +156,8 @@ async def run(
         host, port = await server.start()
     except ListenError as exc:
         print(f"inspector: {exc}", file=sys.stderr)
+        if writer is not None:
+            await writer.close()
         return 2
     print(f"listening on {authority(host, port)}", file=out, flush=True)
 
@@ -167,6 +184,10 @@ async def run(
                 printer.apply(batch)
         if certs is not None:
             certs.close()
+        if writer is not None:
+            await writer.close()
+            if writer.failed:
+                print(f"inspector: the session file: {writer.failed}", file=sys.stderr)
     return 0
 
 

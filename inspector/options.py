@@ -26,4 +26,6 @@ class Options:
     selftest: bool = False
     screenshot: str | None = None
     persist: bool = True
+    session: Path | None = None
+    """The session file the engine records to (None: not recorded)."""
     problems: list[str] = field(default_factory=list)

@@ -20,7 +20,16 @@ ALLOWED = {
     "gui": {"core", "link", "gui"},
 }
 """Which layers each layer's modules may import from ``inspector``."""
-ROOT_ONLY = {"app", "engine", "headless", "cli", "selftest", "options", "resources"}
+ROOT_ONLY = {
+    "app",
+    "engine",
+    "headless",
+    "cli",
+    "selftest",
+    "options",
+    "resources",
+    "session_cli",
+}
 
 BLOCKER = """
 import importlib.abc, sys

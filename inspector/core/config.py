@@ -32,6 +32,9 @@ PERSISTED: dict[str, tuple[str, ...]] = {
         "ws_max_messages",
         "ws_max_flow_bytes",
         "ws_memory_limit",
+        "record_session",
+        "session_max_bytes",
+        "session_keep_days",
         "intercept_tls",
         "ignore_hosts",
     ),
@@ -50,6 +53,15 @@ def config_dir(override: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def sessions_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """Where the app records its sessions: ``sessions`` in the directory
+    named by ``--confdir`` or ``INSPECTOR_HOME``, else in the user's data
+    directory."""
+    if override or os.environ.get("INSPECTOR_HOME"):
+        return config_dir(override) / "sessions"
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "sessions"
 
 
 def load_settings(directory: Path) -> tuple[Settings, list[str]]:

@@ -44,6 +44,14 @@ class ProxySettings:
     """WebSocket payload bytes kept across all flows; beyond it the oldest
     payloads are dropped (the messages stay, sizes and all, counted)."""
 
+    record_session: bool = True
+    """The desktop app records every flow to a session file as it goes."""
+    session_max_bytes: int = 2 * 1024 * MiB
+    """Past this size the oldest flows leave the session file (the live
+    table's flow cap is separate)."""
+    session_keep_days: int = 7
+    """Recorded sessions older than this are deleted at start."""
+
     connect_timeout: float = 10.0
     """DNS plus TCP connect to the upstream; beyond it the client gets 504."""
     response_head_timeout: float = 60.0
@@ -112,6 +120,8 @@ POSITIVE = (
     "ws_max_messages",
     "ws_max_flow_bytes",
     "ws_memory_limit",
+    "session_max_bytes",
+    "session_keep_days",
     "connect_timeout",
     "response_head_timeout",
     "request_head_timeout",

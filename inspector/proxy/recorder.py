@@ -12,6 +12,7 @@ forgotten or sent twice.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from inspector.core.capture import BodyCapture
 from inspector.core.events import (
@@ -53,6 +54,8 @@ class FlowRecorder:
     def __init__(self, store: FlowStore, sink: EventSink) -> None:
         self.store = store
         self.sink = sink
+        self.on_settled: Callable[[Flow], None] | None = None
+        """Told of each flow once it is over (the session writer)."""
 
     # Exchanges
 
@@ -291,6 +294,8 @@ class FlowRecorder:
         if flow.response is not None:
             flow.response.headers = PackedHeaders.of(flow.response.headers)
         self.store.account(flow)
+        if self.on_settled is not None:
+            self.on_settled(flow)
 
 
 def _keep(message: Message, body: BodyCapture) -> None:

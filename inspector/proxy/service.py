@@ -42,6 +42,7 @@ from inspector.proxy.context import ServerContexts
 from inspector.proxy.diagnostics import LagMonitor, census, process_figures
 from inspector.proxy.errors import ListenError
 from inspector.proxy.server import ProxyServer
+from inspector.proxy.session_writer import SessionWriter
 from inspector.proxy.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,11 @@ class EngineService:
         flush_interval: float = 0.033,
         budget: int = DEFAULT_BUDGET,
         ca: dict[str, Any] | None = None,
+        writer: SessionWriter | None = None,
     ) -> None:
         self.store = store
+        self.writer = writer
+        """Records finished flows to the session file, when there is one."""
         self.relay = relay
         self.settings = settings
         self.certs = certs
@@ -110,6 +114,7 @@ class EngineService:
             "pid": os.getpid(),
             "ca": self.ca,
             "first_id": self.store.last_id + 1,
+            "session": str(self.writer.path) if self.writer is not None else None,
         }
 
     async def run(self, channel: FrameChannel, secret: str) -> None:
@@ -119,6 +124,8 @@ class EngineService:
         if isinstance(self.relay, NaiveRelay):
             self.relay.set_callback(self._send_event)
         pump = self.tasks.spawn(self._pump(), name="batches")
+        if self.writer is not None:
+            self.writer.start()
         lag = self.tasks.spawn(self.lag.run(), name="lag-monitor")
         try:
             await channel.closed
@@ -136,6 +143,8 @@ class EngineService:
         if server is not None:
             await server.stop()
         await self.tasks.cancel_all(timeout=1.0)
+        if self.writer is not None:
+            await self.writer.close()
 
     def handle(self, message: Message) -> None:
         """A message from the window (the channel's ``on_message``)."""
@@ -254,6 +263,8 @@ class EngineService:
                 certs=self.certs,
                 ignore=_patterns(self.settings.ignore_hosts),
             )
+            if self.writer is not None:
+                server.ctx.recorder.on_settled = self.writer.settled
             await server.start()
             self.server = server
         return {"address": authority(*self.server.address)}
@@ -288,6 +299,8 @@ class EngineService:
         self.store.body_memory_limit = new.body_memory_limit
         self.store.ws_memory_limit = new.ws_memory_limit
         self.store.set_max_flows(new.max_flows)
+        if self.writer is not None:
+            self.writer.max_bytes = new.session_max_bytes
         self.flush_interval = relay.flush_interval_ms / 1000
         server = self.server
         if server is not None:
@@ -305,6 +318,8 @@ class EngineService:
     def _clear(self, args: dict[str, Any]) -> dict[str, Any]:
         self.store.clear()
         self.batches.cleared()
+        if self.writer is not None:
+            self.tasks.spawn(self.writer.clear(self.store.last_id), name="session clear")
         return {"cleared_through": self.store.last_id}
 
     def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -313,6 +328,8 @@ class EngineService:
             raise ProtocolError("'delete' takes a list of flow ids")
         deleted = [flow_id for flow_id in ids if self.store.delete(flow_id)]
         self.batches.deleted(deleted)
+        if self.writer is not None:
+            self.tasks.spawn(self.writer.delete(list(ids)), name="session delete")
         return {"deleted": deleted}
 
     def _detail(self, args: dict[str, Any]) -> dict[str, Any]:

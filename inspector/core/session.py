@@ -1,0 +1,396 @@
+"""The session file: every flow of a capture on disk, as it happens.
+
+A session is one SQLite database in WAL mode, so readers (``session
+info``, a HAR export, opening it in the app) read beside the engine that
+writes it, and a writer killed mid-way leaves a file that opens: SQLite
+rolls back what was not committed, and the writer commits about every
+quarter second. The schema:
+
+- ``meta``: ``schema`` (the version, migrated forward on open for
+  writing; a newer one is refused), ``app``, ``created``.
+- ``flows``: one row a flow: its id, start and end times, its summary row
+  (``core.summary``, msgpack) for listing without decoding anything else,
+  and its head: the flow as the engine protocol describes it
+  (``core.wire.flow_to_wire`` without bodies), msgpack, zstd-compressed.
+- ``bodies``: each captured body, zstd-compressed, by flow and side.
+- ``messages``: a WebSocket flow's kept messages, one compressed list.
+
+Session files hold decrypted traffic, credentials included: they are
+created mode 0600 in a 0700 directory, and deleted data is overwritten
+(``secure_delete``). This module is synchronous; the engine drives it from
+a thread of its own (``proxy.session_writer``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import zstandard
+
+from inspector.core import ws_wire
+from inspector.core.flow import Flow
+from inspector.core.protocol import ProtocolError
+from inspector.core.summary import summarize
+from inspector.core.websocket import WebSocketInfo
+from inspector.core.wire import flow_from_wire, flow_to_wire
+
+SCHEMA = 1
+APP = "inspector"
+SUFFIX = ".inspector"
+MAX_BLOB = 256 * 1024 * 1024
+"""The most one record decompresses to: a damaged or hostile file cannot
+make a reader allocate without bound."""
+
+_CREATE = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE flows (id INTEGER PRIMARY KEY, t_start REAL NOT NULL, t_end REAL,"
+    " row BLOB NOT NULL, head BLOB NOT NULL)",
+    "CREATE TABLE bodies (flow_id INTEGER NOT NULL, side INTEGER NOT NULL,"
+    " data BLOB NOT NULL, PRIMARY KEY (flow_id, side)) WITHOUT ROWID",
+    "CREATE TABLE messages (flow_id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+    "CREATE INDEX flows_by_start ON flows (t_start)",
+)
+MIGRATIONS: dict[int, tuple[str, ...]] = {}
+"""Statements taking schema N-1 to N, for every N after the first."""
+
+REQUEST, RESPONSE = 0, 1
+
+
+class SessionError(Exception):
+    """The file is not a session this version can use; one line why."""
+
+
+@dataclass(slots=True, frozen=True)
+class SessionInfo:
+    flows: int
+    first_start: float | None
+    last_end: float | None
+    schema: int
+
+
+def _compress(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=3).compress(data)
+
+
+def _decompress(data: bytes) -> bytes:
+    try:
+        out: bytes = zstandard.ZstdDecompressor().decompress(data, max_output_size=MAX_BLOB)
+    except zstandard.ZstdError as exc:
+        raise SessionError(f"a damaged record in the session: {exc}") from None
+    return out
+
+
+def _pack(value: Any) -> bytes:
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed
+
+
+def _unpack(data: bytes) -> Any:
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+        raise SessionError(f"a damaged record in the session: {exc}") from None
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) if needed, mode 0700."""
+    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        path.chmod(0o700)
+
+
+class Session:
+    """One open session file (for writing, or read-only)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, writable: bool) -> None:
+        self._conn = conn
+        self.path = path
+        self.writable = writable
+
+    # Opening
+
+    @classmethod
+    def create(cls, path: Path) -> Session:
+        """A new, empty session at ``path`` (which must not exist); a
+        missing directory is created private (an existing one is left as
+        it is: it may be anybody's, ``/tmp`` say)."""
+        if not path.parent.exists():
+            private_dir(path.parent)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        conn = cls._connect(path, writable=True)
+        with conn:
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            conn.execute("VACUUM")  # auto_vacuum takes effect on an empty file this way
+            for statement in _CREATE:
+                conn.execute(statement)
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [("schema", str(SCHEMA)), ("app", APP), ("created", repr(time.time()))],
+            )
+        return cls(conn, path, True)
+
+    @classmethod
+    def open(cls, path: Path, writable: bool = False) -> Session:
+        """An existing session; read-only unless ``writable`` (then an
+        older schema is migrated). Raises SessionError."""
+        if not path.is_file():
+            raise SessionError(f"{path}: no such session file")
+        conn = cls._connect(path, writable)
+        session = cls(conn, path, writable)
+        try:
+            schema = session._schema()
+            if schema > SCHEMA:
+                raise SessionError(
+                    f"{path}: written by a newer Inspector (session schema {schema}, "
+                    f"this one reads up to {SCHEMA})"
+                )
+            if schema < SCHEMA:
+                if not writable:
+                    raise SessionError(f"{path}: an older session; open it in the app to upgrade")
+                session._migrate(schema)
+        except BaseException:
+            conn.close()
+            raise
+        return session
+
+    @staticmethod
+    def _connect(path: Path, writable: bool) -> sqlite3.Connection:
+        try:
+            if writable:
+                conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA secure_delete = ON")
+            else:
+                conn = sqlite3.connect(
+                    f"{path.resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    check_same_thread=False,
+                    isolation_level=None,
+                )
+            conn.execute("PRAGMA busy_timeout = 5000")
+        except sqlite3.OperationalError as exc:  # permissions, a locked file
+            raise SessionError(f"{path}: cannot open the session: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise SessionError(f"{path}: not an Inspector session ({exc})") from None
+        return conn
+
+    def _schema(self) -> int:
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            app = self._conn.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise SessionError(f"{self.path}: not an Inspector session ({exc})") from None
+        if row is None or app is None or app[0] != APP or not str(row[0]).isdigit():
+            raise SessionError(f"{self.path}: not an Inspector session")
+        return int(row[0])
+
+    def _migrate(self, schema: int) -> None:
+        with self._transaction():
+            for version in range(schema + 1, SCHEMA + 1):
+                for statement in MIGRATIONS[version]:
+                    self._conn.execute(statement)
+            self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA),))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # Writing
+
+    def write(self, flows: Iterable[Flow]) -> int:
+        """Insert or replace ``flows`` in one transaction; return how many."""
+        count = 0
+        conn = self._conn
+        with self._transaction():
+            for flow in flows:
+                head = _compress(_pack(flow_to_wire(flow, inline=0)))
+                conn.execute(
+                    "INSERT OR REPLACE INTO flows (id, t_start, t_end, row, head)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (flow.id, flow.t_start, flow.t_end, _pack(summarize(flow)), head),
+                )
+                conn.execute("DELETE FROM bodies WHERE flow_id = ?", (flow.id,))
+                bodies = [(flow.id, REQUEST, flow.request.body)]
+                if flow.response is not None:
+                    bodies.append((flow.id, RESPONSE, flow.response.body))
+                conn.executemany(
+                    "INSERT INTO bodies (flow_id, side, data) VALUES (?, ?, ?)",
+                    [(i, side, _compress(body)) for i, side, body in bodies if body],
+                )
+                info = flow.websocket
+                if info is not None and info.messages:
+                    data = [ws_wire.message_to_wire(m, len(m.payload)) for m in list(info.messages)]
+                    conn.execute(
+                        "INSERT OR REPLACE INTO messages (flow_id, data) VALUES (?, ?)",
+                        (flow.id, _compress(_pack(data))),
+                    )
+                count += 1
+        return count
+
+    def delete(self, ids: Iterable[int]) -> None:
+        """Remove flows, bodies and messages (overwritten on disk)."""
+        rows = [(i,) for i in ids]
+        with self._transaction():
+            for table, column in (("flows", "id"), ("bodies", "flow_id"), ("messages", "flow_id")):
+                self._conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", rows)
+        self.reclaim()
+
+    def delete_through(self, last_id: int) -> None:
+        """Remove every flow with an id up to ``last_id``."""
+        with self._transaction():
+            for table, column in (("flows", "id"), ("bodies", "flow_id"), ("messages", "flow_id")):
+                self._conn.execute(f"DELETE FROM {table} WHERE {column} <= ?", (last_id,))
+        self.reclaim()
+
+    def reclaim(self) -> None:
+        """Give freed pages back to the file system."""
+        self._conn.execute("PRAGMA incremental_vacuum")
+
+    def size(self) -> int:
+        """Bytes in use by the database (pages, not counting free ones)."""
+        page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+        free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
+        return int(page_size) * (int(pages) - int(free))
+
+    def last_id(self) -> int:
+        row = self._conn.execute("SELECT max(id) FROM flows").fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    def oldest_ids(self, count: int) -> list[int]:
+        rows = self._conn.execute("SELECT id FROM flows ORDER BY id LIMIT ?", (count,))
+        return [int(r[0]) for r in rows]
+
+    # Reading
+
+    def info(self) -> SessionInfo:
+        try:
+            count, first, last = self._conn.execute(
+                "SELECT count(*), min(t_start), max(coalesce(t_end, t_start)) FROM flows"
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise SessionError(f"{self.path}: a damaged session ({exc})") from None
+        return SessionInfo(int(count), first, last, SCHEMA)
+
+    def ids(self) -> list[int]:
+        return [int(r[0]) for r in self._conn.execute("SELECT id FROM flows ORDER BY id")]
+
+    def rows(self, after: int = 0, limit: int = 5000) -> list[tuple[Any, ...]]:
+        """Summary rows of flows with ids after ``after``, in id order."""
+        cursor = self._conn.execute(
+            "SELECT row FROM flows WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+        )
+        return [tuple(_unpack(r[0])) for r in cursor]
+
+    def flow(self, flow_id: int) -> Flow | None:
+        """One flow, bodies and messages included."""
+        row = self._conn.execute("SELECT head FROM flows WHERE id = ?", (flow_id,)).fetchone()
+        if row is None:
+            return None
+        return self._load(flow_id, row[0])
+
+    def flows(self, by_start: bool = False) -> Iterator[Flow]:
+        """Every flow, in id order (or by start time), one at a time."""
+        order = "t_start, id" if by_start else "id"
+        cursor = self._conn.execute(f"SELECT id, head FROM flows ORDER BY {order}")
+        for flow_id, head in cursor:
+            yield self._load(int(flow_id), head)
+
+    def body(self, flow_id: int, side: int) -> bytes:
+        row = self._conn.execute(
+            "SELECT data FROM bodies WHERE flow_id = ? AND side = ?", (flow_id, side)
+        ).fetchone()
+        return _decompress(row[0]) if row is not None else b""
+
+    def _load(self, flow_id: int, head: bytes) -> Flow:
+        try:
+            flow = flow_from_wire(_unpack(_decompress(head))).flow
+        except ProtocolError as exc:
+            raise SessionError(f"a damaged record in the session (flow {flow_id}): {exc}") from None
+        flow.request.body = self.body(flow_id, REQUEST)
+        if flow.response is not None:
+            flow.response.body = self.body(flow_id, RESPONSE)
+        if flow.websocket is not None:
+            self._load_messages(flow_id, flow.websocket)
+        return flow
+
+    def _load_messages(self, flow_id: int, info: WebSocketInfo) -> None:
+        row = self._conn.execute(
+            "SELECT data FROM messages WHERE flow_id = ?", (flow_id,)
+        ).fetchone()
+        if row is None:
+            return
+        try:
+            messages = [ws_wire.message_from_wire(m) for m in _unpack(_decompress(row[0]))]
+        except ProtocolError as exc:
+            raise SessionError(f"damaged messages in the session (flow {flow_id}): {exc}") from None
+        info.messages.extend(messages)
+        info.kept_bytes = sum(len(m.payload) for m in messages)
+
+
+def new_path(directory: Path, now: float | None = None) -> Path:
+    """A fresh session file name in ``directory``, by the local time."""
+    stamp = time.strftime("%Y-%m-%d_%H%M%S", time.localtime(now))
+    path = directory / f"{stamp}{SUFFIX}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = directory / f"{stamp}-{n}{SUFFIX}"
+    return path
+
+
+def recorded(directory: Path) -> list[Path]:
+    """The session files in ``directory``, newest first."""
+    try:
+        files = [p for p in directory.iterdir() if p.suffix == SUFFIX and p.is_file()]
+    except OSError:
+        return []
+    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def remove(path: Path) -> None:
+    """Delete a session file with its WAL companions (missing ones too)."""
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+def prune(directory: Path, keep_days: float, now: float | None = None) -> list[Path]:
+    """Delete recorded sessions not written for ``keep_days``; return them."""
+    limit = (time.time() if now is None else now) - keep_days * 86400
+    gone = []
+    for path in recorded(directory):
+        try:
+            if path.stat().st_mtime >= limit:
+                continue
+            remove(path)
+        except OSError:
+            continue
+        gone.append(path)
+    return gone
