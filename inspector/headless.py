@@ -146,6 +146,7 @@ async def run(
     )
     if writer is not None:
         server.ctx.recorder.on_settled = writer.settled
+        writer.attach(store)
         writer.start()
     if settings.insecure_upstream:
         print(

@@ -158,6 +158,10 @@ class Flow:
     bodies_dropped: bool = False
     """The captured bodies were dropped to keep memory under the store's
     limit (sizes and heads remain)."""
+    bodies_on_disk: bool = False
+    """The captured bodies left memory for the session file, which has them."""
+    recorded: bool = False
+    """The flow is in the session file."""
 
     imported: bool = False
     """Read from a file (HAR), not captured here: its times are the

@@ -28,6 +28,8 @@ class StoreCounters:
     flows_dropped: int = 0
     max_flows: int = 0
     bodies_dropped: int = 0
+    bodies_on_disk: int = 0
+    """Flows whose bodies are in the session file only (read back from it)."""
     body_bytes: int = 0
     rss: int = 0
 

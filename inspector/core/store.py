@@ -12,7 +12,8 @@ Captured bodies are the bulk of a flow's memory, so the store caps their
 total: once ``body_memory_limit`` is exceeded, the oldest flows' bodies are
 dropped (the flows themselves, their heads and sizes stay), each drop
 counted in ``bodies_dropped`` and marked on the flow, so the user is told
-rather than surprised.
+rather than surprised. With a session file (``disk_backed``) they leave
+memory only once the file holds them, and are read back from it.
 
 WebSocket messages have a budget of their own (``ws_memory_limit``),
 counting payloads and each message's record: past it the oldest payloads
@@ -65,6 +66,11 @@ class FlowStore:
         """Bytes of captured bodies currently held."""
         self.bodies_dropped = 0
         """Flows whose bodies were dropped to stay under the limit."""
+        self.disk_backed = False
+        """A session file records the flows: bodies over the limit leave
+        memory for the file instead of being dropped."""
+        self.bodies_paged_out = 0
+        """Flows whose bodies are in the session file only."""
         self._held: OrderedDict[int, int] = OrderedDict()
         """Flow id -> body bytes counted, oldest accounted first."""
         self.ws_memory_limit = DEFAULT_MEMORY_LIMIT
@@ -207,23 +213,47 @@ class FlowStore:
 
     def account(self, flow: Flow) -> None:
         """Count a finished flow's captured bodies, dropping the oldest
-        bodies while the total is over the limit."""
+        bodies while the total is over the limit (with a session file,
+        paging out those the file holds instead)."""
         size = _body_size(flow)
         if not size or self.get(flow.id) is not flow:
             return  # nothing held, or the flow was dropped or deleted
         self.body_bytes += size - self._held.pop(flow.id, 0)
         self._held[flow.id] = size
-        while self.body_bytes > self.body_memory_limit and self._held:
-            flow_id, held = self._held.popitem(last=False)
-            self.body_bytes -= held
+        self._relieve()
+
+    def recorded(self, flows: list[Flow]) -> None:
+        """``flows`` are in the session file now: their bodies may leave
+        memory (read back from the file when asked for)."""
+        for flow in flows:
+            flow.recorded = True
+        self._relieve()
+
+    def _relieve(self) -> None:
+        held_bodies = self._held
+        # Flows not yet in the session file are passed over (their turn
+        # comes again): their bodies exist nowhere else.
+        passes = len(held_bodies)
+        while self.body_bytes > self.body_memory_limit and held_bodies and passes > 0:
+            passes -= 1
+            flow_id, held = held_bodies.popitem(last=False)
             old = self.get(flow_id)
             if old is None:
+                self.body_bytes -= held
                 continue
+            if self.disk_backed and not old.recorded:
+                held_bodies[flow_id] = held
+                continue
+            self.body_bytes -= held
             old.request.body = b""
             if old.response is not None:
                 old.response.body = b""
-            old.bodies_dropped = True
-            self.bodies_dropped += 1
+            if self.disk_backed:
+                old.bodies_on_disk = True
+                self.bodies_paged_out += 1
+            else:
+                old.bodies_dropped = True
+                self.bodies_dropped += 1
 
 
 def _body_size(flow: Flow) -> int:

@@ -122,6 +122,7 @@ def flow_to_wire(flow: Flow, inline: int = BODY_INLINE) -> dict[str, Any]:
         "state": flow.state.value,
         "error": [flow.error.kind, flow.error.message] if flow.error else None,
         "bodies_dropped": flow.bodies_dropped,
+        "bodies_on_disk": flow.bodies_on_disk,
         "times": [
             flow.t_start,
             flow.t_upstream_connected,
@@ -223,6 +224,7 @@ def flow_from_wire(wire: Any) -> FlowDetail:
         )
         flow.error = FlowError(error[0], error[1])
     flow.bodies_dropped = bool(wire.get("bodies_dropped"))
+    flow.bodies_on_disk = bool(wire.get("bodies_on_disk"))
     times = wire.get("times")
     _check(isinstance(times, list | tuple) and len(times) == 7, "times")
     start = _time(times[0])

@@ -152,6 +152,7 @@ class BatchBuilder:
             "flows_dropped": store.flows_dropped,
             "max_flows": store.max_flows,
             "bodies_dropped": store.bodies_dropped,
+            "bodies_on_disk": store.bodies_paged_out,
             "body_bytes": store.body_bytes,
             "rss": rss_bytes(),
         }

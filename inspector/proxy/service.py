@@ -73,6 +73,8 @@ class EngineService:
         self.store = store
         self.writer = writer
         """Records finished flows to the session file, when there is one."""
+        if writer is not None:
+            writer.attach(store)
         self.relay = relay
         self.settings = settings
         self.certs = certs
@@ -332,16 +334,31 @@ class EngineService:
             self.tasks.spawn(self.writer.delete(list(ids)), name="session delete")
         return {"deleted": deleted}
 
-    def _detail(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _detail(self, args: dict[str, Any]) -> dict[str, Any] | Awaitable[dict[str, Any]]:
         flow = self.store.get(field(args, "id", int, "detail"))
         inline = args.get("inline", wire.BODY_INLINE)
         if type(inline) is not int or inline < 0:
             raise ProtocolError("'inline' must be a byte count")
-        return {
-            "flow": wire.flow_to_wire(flow, min(inline, protocol.MAX_BODY_RANGE)) if flow else None
-        }
+        inline = min(inline, protocol.MAX_BODY_RANGE)
+        if flow is None:
+            return {"flow": None}
+        described = wire.flow_to_wire(flow, inline)
+        if flow.bodies_on_disk and self.writer is not None:
+            return self._detail_from_disk(flow.id, described, inline)
+        return {"flow": described}
 
-    def _body(self, args: dict[str, Any]) -> dict[str, Any]:
+    async def _detail_from_disk(
+        self, flow_id: int, described: dict[str, Any], inline: int
+    ) -> dict[str, Any]:
+        assert self.writer is not None
+        bodies = await self.writer.read_bodies(flow_id)
+        for side, body in zip(("request", "response"), bodies, strict=True):
+            message = described.get(side)
+            if message is not None:
+                message["body"], message["captured"] = body[:inline], len(body)
+        return {"flow": described}
+
+    def _body(self, args: dict[str, Any]) -> dict[str, Any] | Awaitable[dict[str, Any]]:
         flow = self.store.get(field(args, "id", int, "body"))
         side = field(args, "side", str, "body")
         offset, length = field(args, "offset", int, "body"), field(args, "length", int, "body")
@@ -350,10 +367,20 @@ class EngineService:
         message = None
         if flow is not None:
             message = flow.request if side == "request" else flow.response
-        if message is None:
+        if message is None or flow is None:
             return {"data": None, "captured": 0}
         length = min(length, protocol.MAX_BODY_RANGE)
+        if flow.bodies_on_disk and self.writer is not None:
+            return self._body_from_disk(flow.id, side, offset, length)
         body = message.body
+        return {"data": body[offset : offset + length], "captured": len(body)}
+
+    async def _body_from_disk(
+        self, flow_id: int, side: str, offset: int, length: int
+    ) -> dict[str, Any]:
+        assert self.writer is not None
+        bodies = await self.writer.read_bodies(flow_id)
+        body = bodies[0] if side == "request" else bodies[1]
         return {"data": body[offset : offset + length], "captured": len(body)}
 
     def _ws_messages(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """The flight recorder: finished flows go to the session file as they end.
 
+Bodies over the store's memory limit leave memory once the file holds
+them (``attach``) and are read back from it (``read_bodies``).
+
 The request path only appends a finished flow to a list (``settled``);
 every ``INTERVAL`` the writer hands what gathered to a thread of its own,
 which encodes, compresses and commits it in one transaction, so a crash
@@ -20,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from inspector.core.flow import Flow
-from inspector.core.session import Session, SessionError
+from inspector.core.session import REQUEST, RESPONSE, Session
+from inspector.core.store import FlowStore
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,9 @@ TRIM_STEP = 0.02
 class SessionWriter:
     def __init__(self, session: Session, max_bytes: int) -> None:
         self.session = session
+        self.store: FlowStore | None = None
+        """Told which flows are in the file, so their bodies may leave
+        memory (``attach``)."""
         self.max_bytes = max_bytes
         self.written = 0
         self.failed = ""
@@ -52,6 +59,12 @@ class SessionWriter:
     def path(self) -> Path:
         return self.session.path
 
+    def attach(self, store: FlowStore) -> None:
+        """Back ``store``'s bodies with the file: past its memory limit they
+        leave memory once written, instead of being dropped."""
+        self.store = store
+        store.disk_backed = True
+
     def settled(self, flow: Flow) -> None:
         """A flow is over (the recorder's hook): write it soon."""
         self._pending.append(flow)
@@ -69,7 +82,8 @@ class SessionWriter:
         if not self._pending or self._closed:
             return
         batch, self._pending = self._pending, []
-        await self._call(self._write, batch)
+        if await self._call(self._write, batch) and self.store is not None:
+            self.store.recorded(batch)
 
     def _write(self, batch: list[Flow]) -> None:
         self.written += self.session.write(batch)
@@ -93,14 +107,30 @@ class SessionWriter:
         self._pending.clear()
         await self._call(self.session.delete_through, through)
 
-    async def _call(self, work: Callable[..., None], *args: object) -> None:
+    async def read_bodies(self, flow_id: int) -> tuple[bytes, bytes]:
+        """A flow's request and response bodies, from the file (what left
+        memory); empty when the file cannot give them."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._thread, self._bodies, flow_id)
+        except Exception as exc:  # sqlite3.Error, SessionError: say it, answer empty
+            log.error("reading flow %d from the session %s failed: %s", flow_id, self.path, exc)
+            return b"", b""
+
+    def _bodies(self, flow_id: int) -> tuple[bytes, bytes]:
+        return self.session.body(flow_id, REQUEST), self.session.body(flow_id, RESPONSE)
+
+    async def _call(self, work: Callable[..., None], *args: object) -> bool:
+        """Run ``work`` on the writer's thread; False (said once) when it failed."""
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self._thread, work, *args)
-        except (SessionError, OSError, Exception) as exc:  # sqlite3.Error included
+        except Exception as exc:  # sqlite3.Error, SessionError, OSError (a full disk)
             if not self.failed:
                 log.error("writing the session %s failed: %s", self.path, exc)
             self.failed = f"{type(exc).__name__}: {exc}"
+            return False
+        return True
 
     async def close(self) -> None:
         """Write what is left and close the file."""

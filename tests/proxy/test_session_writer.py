@@ -174,3 +174,58 @@ def test_kill_9_under_load_loses_at_most_the_last_moment(tmp_path: Path) -> None
         assert 200 <= kept <= 300
 
     run(scenario())
+
+
+def test_bodies_over_the_limit_leave_memory_for_the_file_and_come_back(tmp_path: Path) -> None:
+    """With a session file, the store pages bodies out instead of dropping
+    them, once the file holds them; details and body ranges read them back."""
+    from inspector.core.relay import Relay, RelayLimits
+    from inspector.core.settings import ProxySettings
+    from inspector.proxy.service import EngineService
+
+    bodies = [os.urandom(40_000) for _ in range(6)]
+
+    async def handler(req: object) -> object:
+        from tests.proxy.harness import Reply
+
+        body = bodies[int(req.target.rsplit(b"/", 1)[1])]  # type: ignore[attr-defined]
+        return Reply(200, [(b"Content-Length", str(len(body)).encode())], [body])
+
+    async def scenario() -> None:
+        writer = SessionWriter.open(tmp_path / "a.inspector", 1 << 30)
+        async with (
+            Origin(handler) as origin,
+            running_proxy(  # type: ignore[arg-type]
+                body_memory_limit=100_000
+            ) as proxy,
+        ):
+            store = proxy.store
+            store.body_memory_limit = 100_000
+            service = EngineService(store, Relay(RelayLimits()), ProxySettings(), writer=writer)
+            proxy.server.ctx.recorder.on_settled = writer.settled
+            client = await proxy.client()
+            for i in range(6):
+                await client.request("GET", f"{origin.base}/{i}")
+                # Not yet in the file: nothing may leave memory.
+                assert store.bodies_paged_out == 0 and store.bodies_dropped == 0
+            await proxy.wait_flows(6)
+            await writer.flush()
+            assert store.body_bytes <= 100_000
+            assert store.bodies_paged_out >= 3 and store.bodies_dropped == 0
+            first = store.get(1)
+            assert first is not None and first.bodies_on_disk and not first.bodies_dropped
+            assert first.response is not None and first.response.body == b""
+            reply = await service._detail({"id": 1, "inline": 1 << 20})  # type: ignore[misc]
+            assert reply["flow"]["response"]["body"] == bodies[0]
+            assert reply["flow"]["response"]["captured"] == len(bodies[0])
+            piece = await service._body(  # type: ignore[misc]
+                {"id": 1, "side": "response", "offset": 100, "length": 50}
+            )
+            assert piece == {"data": bodies[0][100:150], "captured": len(bodies[0])}
+            last = service._detail({"id": 6, "inline": 1 << 20})
+            assert isinstance(last, dict)  # still in memory: answered at once
+            assert last["flow"]["response"]["body"] == bodies[5]
+            client.close()
+        await writer.close()
+
+    run(scenario())
