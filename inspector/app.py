@@ -78,7 +78,7 @@ class DesktopApp:
         self._ca_dialog: CADialog | None = None
 
         engine_options = engine.EngineOptions(
-            options.confdir, options.relay, session=options.session
+            options.confdir, options.relay, session=options.session, open_path=options.open_path
         )
         self.mirror = RowMirror()
         self.link = EngineLink(
@@ -127,18 +127,11 @@ class DesktopApp:
             self.window.show()
             self.window.notice.show_failed(str(exc))
         else:
-            try:
-                address = await self.controller.start()
-            except EngineError as exc:
-                print(f"inspector: {exc}", file=sys.stderr)
-                if self.options.selftest:
-                    await self.link.shutdown(SHUTDOWN_WAIT)
-                    return 2
+            if self.options.open_path is not None:
+                self.window.show_opened(self.options.open_path)
                 self.window.show()
-                self.open_settings(str(exc))
-            else:
-                print(f"listening on {address}", flush=True)
-                self.window.show()
+            elif await self._start_proxy() is None:
+                return 2
         self._install_signal_handlers()
         self.ready.set()
         if self.options.selftest:
@@ -146,6 +139,23 @@ class DesktopApp:
         await self._quit
         await self._shutdown()
         return self.exit_code
+
+    async def _start_proxy(self) -> str | None:
+        """Start listening and show the window; None when the selftest
+        cannot go on (the settings open otherwise, to pick another port)."""
+        try:
+            address = await self.controller.start()
+        except EngineError as exc:
+            print(f"inspector: {exc}", file=sys.stderr)
+            if self.options.selftest:
+                await self.link.shutdown(SHUTDOWN_WAIT)
+                return None
+            self.window.show()
+            self.open_settings(str(exc))
+            return ""
+        print(f"listening on {address}", flush=True)
+        self.window.show()
+        return address
 
     def quit(self, code: int = 0) -> None:
         if not self._quit.done():
@@ -183,6 +193,8 @@ class DesktopApp:
         await self.controller.configure()
 
     def _take_ca(self, hello: Message) -> None:
+        if self.options.open_path is not None:
+            return  # a session opened from a file intercepts nothing
         try:
             self.ca = PublishedCA.from_hello(hello.get("ca"))
         except CAError as exc:
@@ -197,6 +209,9 @@ class DesktopApp:
     async def restart_engine(self) -> None:
         try:
             await self._start_engine()
+            if self.options.open_path is not None:
+                self.window.engine_back()
+                return
             address = await self.controller.start()
         except (ProtocolError, OSError, EngineError, ChannelClosed) as exc:
             self.window.notice.show_failed(str(exc))
@@ -207,6 +222,8 @@ class DesktopApp:
     # Proxy control and settings
 
     async def toggle_proxy(self) -> None:
+        if self.options.open_path is not None:
+            return  # a session opened from a file does not capture
         if not self.link.connected:
             # No engine (it was lost): starting the proxy starts one.
             await self.restart_engine()

@@ -17,7 +17,7 @@ from inspector.core.certs import CertStore
 from inspector.core.config import config_dir, load_settings, sessions_dir
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.http_rules import MessageRejected, split_authority
-from inspector.core.session import new_path, private_dir, prune
+from inspector.core.session import Session, SessionError, new_path, private_dir, prune
 from inspector.core.settings import ProxySettings, is_loopback
 from inspector.link.spawn import ENGINE_COMMAND
 from inspector.options import ENGINES, Options
@@ -152,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the same as --engine thread|qasync",
     )
     gui.add_argument(
+        "--open",
+        metavar="SESSION",
+        help="show a saved session file in a window of its own (nothing is captured)",
+    )
+    gui.add_argument(
         "--no-session",
         action="store_true",
         help="do not record the capture to a session file on disk",
@@ -262,7 +267,14 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
     if args.flush_ms is not None:
         settings.relay.flush_interval_ms = args.flush_ms
     session = None
-    if not selftest_mode and not args.no_session and settings.proxy.record_session:
+    open_path = None
+    if args.open:
+        open_path = Path(args.open)
+        try:
+            Session.open(open_path).close()
+        except SessionError as exc:
+            raise ValueError(str(exc)) from None
+    elif not selftest_mode and not args.no_session and settings.proxy.record_session:
         directory = sessions_dir(args.confdir)
         private_dir(directory)
         prune(directory, settings.proxy.session_keep_days)
@@ -278,6 +290,7 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
         screenshot=args.screenshot,
         persist=not selftest_mode,
         session=session,
+        open_path=open_path,
         problems=problems,
     )
 

@@ -43,6 +43,7 @@ from inspector.link.spawn import ENGINE_COMMAND, Bootstrap, spawn_engine
 from inspector.proxy.host import EngineHost
 from inspector.proxy.loops import LOOPS, loop_factory
 from inspector.proxy.service import EngineService
+from inspector.proxy.session_reader import SessionReader
 from inspector.proxy.session_writer import SessionWriter
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,14 @@ class EngineOptions:
     """Flow ids start after this (a restarted engine continues the window's ids)."""
     session: Path | None = None
     """Record every flow to this session file (created, or continued)."""
+    open_path: Path | None = None
+    """Show this session file's flows instead (nothing listens, nothing is
+    recorded)."""
 
 
 def build(options: EngineOptions) -> tuple[EngineService, CertStore | None]:
+    if options.open_path is not None:
+        return _build_viewer(options.open_path), None
     writer: SessionWriter | None = None
     first_id = options.first_id
     if options.session is not None:
@@ -88,6 +94,14 @@ def build(options: EngineOptions) -> tuple[EngineService, CertStore | None]:
     return service, certs
 
 
+def _build_viewer(path: Path) -> EngineService:
+    """An engine showing a session file: its flows, no listener, no CA."""
+    reader = SessionReader.open(path)
+    store = FlowStore(max_flows=1 << 62, start_after=max(reader.session.first_id() - 1, 0))
+    relay = Relay(RelayLimits())
+    return EngineService(store, relay, ProxySettings(), None, ca={}, reader=reader)
+
+
 async def serve(sock: socket.socket, secret: str, options: EngineOptions) -> None:
     """Serve the window at the other end of ``sock`` until it goes."""
     service, certs = build(options)
@@ -106,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--first-id", type=int, default=0)
     parser.add_argument("--loop", choices=LOOPS, default="auto")
     parser.add_argument("--session")
+    parser.add_argument("--open")
     return parser
 
 
@@ -128,6 +143,7 @@ def main(argv: list[str]) -> int:
         args.relay,
         args.first_id,
         Path(args.session) if args.session else None,
+        Path(args.open) if args.open else None,
     )
 
     async def run() -> None:
@@ -210,6 +226,8 @@ def launcher(options: EngineOptions, layout: str, loop: str = "auto") -> Launche
             args = ["--confdir", str(these.confdir), "--relay", these.relay]
             if these.session is not None:
                 args += ["--session", str(these.session)]
+            if these.open_path is not None:
+                args += ["--open", str(these.open_path)]
             return spawn_engine([*args, "--first-id", str(first_id), "--loop", loop])
         if layout == "thread":
             return InProcessEngine(these, EngineHost())

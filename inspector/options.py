@@ -28,4 +28,6 @@ class Options:
     persist: bool = True
     session: Path | None = None
     """The session file the engine records to (None: not recorded)."""
+    open_path: Path | None = None
+    """A session file to show instead of capturing (``--open``)."""
     problems: list[str] = field(default_factory=list)

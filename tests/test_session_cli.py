@@ -82,3 +82,13 @@ def test_headless_refuses_a_session_that_is_not_one(
     err = capsys.readouterr().err
     assert "not an Inspector session" in err and len(err.strip().splitlines()) == 1
     assert path.read_text() == "my notes\n"
+
+
+def test_open_refuses_what_is_not_a_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("my notes\n")
+    assert main(["--open", str(path), "--confdir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "not an Inspector session" in err and len(err.strip().splitlines()) == 1

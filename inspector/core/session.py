@@ -315,12 +315,18 @@ class Session:
             return None
         return self._load(flow_id, row[0])
 
-    def flows(self, by_start: bool = False) -> Iterator[Flow]:
-        """Every flow, in id order (or by start time), one at a time."""
+    def flows(self, by_start: bool = False, bodies: bool = True) -> Iterator[Flow]:
+        """Every flow, in id order (or by start time), one at a time.
+        Without ``bodies`` a flow that had some is marked ``bodies_on_disk``
+        instead (read them with ``body``)."""
         order = "t_start, id" if by_start else "id"
         cursor = self._conn.execute(f"SELECT id, head FROM flows ORDER BY {order}")
         for flow_id, head in cursor:
-            yield self._load(int(flow_id), head)
+            yield self._load(int(flow_id), head, bodies)
+
+    def first_id(self) -> int:
+        row = self._conn.execute("SELECT min(id) FROM flows").fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else 0
 
     def body(self, flow_id: int, side: int) -> bytes:
         row = self._conn.execute(
@@ -328,14 +334,19 @@ class Session:
         ).fetchone()
         return _decompress(row[0]) if row is not None else b""
 
-    def _load(self, flow_id: int, head: bytes) -> Flow:
+    def _load(self, flow_id: int, head: bytes, bodies: bool = True) -> Flow:
         try:
-            flow = flow_from_wire(_unpack(_decompress(head))).flow
+            detail = flow_from_wire(_unpack(_decompress(head)))
         except ProtocolError as exc:
             raise SessionError(f"a damaged record in the session (flow {flow_id}): {exc}") from None
-        flow.request.body = self.body(flow_id, REQUEST)
-        if flow.response is not None:
-            flow.response.body = self.body(flow_id, RESPONSE)
+        flow = detail.flow
+        flow.recorded = True
+        if not bodies:
+            flow.bodies_on_disk = bool(detail.request_captured or detail.response_captured)
+        else:
+            flow.request.body = self.body(flow_id, REQUEST)
+            if flow.response is not None:
+                flow.response.body = self.body(flow_id, RESPONSE)
         if flow.websocket is not None:
             self._load_messages(flow_id, flow.websocket)
         return flow

@@ -96,6 +96,17 @@ class FlowStore:
             self._drop_oldest(self._live - self.max_flows)
         return flow
 
+    def adopt(self, flow: Flow) -> None:
+        """Hold ``flow`` under its own id (read from a session file), which
+        must come after every id held; ids skipped stay empty."""
+        base, flows = self._seg
+        index = flow.id - base - 1
+        if index < len(flows):
+            raise ValueError(f"flow {flow.id} does not come after {base + len(flows)}")
+        flows.extend([None] * (index - len(flows)))
+        flows.append(flow)
+        self._live += 1
+
     def get(self, flow_id: int) -> Flow | None:
         base, flows = self._seg
         index = flow_id - base - 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPalette
@@ -430,6 +431,13 @@ class MainWindow(QMainWindow):
         self.busy_label.setText(f"{label}…" if label else "")
         self.progress.setVisible(bool(label))
         self.progress.setValue(0)
+
+    def show_opened(self, path: Path) -> None:
+        """This window shows a session file: nothing to start, stop or set."""
+        self.setWindowTitle(f"{path.name} — Inspector")
+        for action in (self.toggle_action, self.settings_action, self.ca_action):
+            action.setEnabled(False)
+        self.address_label.setText(f"Opened {path} (read-only; nothing is captured)")
 
     def _proxy_state(self, running: bool, address: str) -> None:
         self.toggle_action.setText("Stop" if running else "Start")

@@ -42,6 +42,7 @@ from inspector.proxy.context import ServerContexts
 from inspector.proxy.diagnostics import LagMonitor, census, process_figures
 from inspector.proxy.errors import ListenError
 from inspector.proxy.server import ProxyServer
+from inspector.proxy.session_reader import SessionReader
 from inspector.proxy.session_writer import SessionWriter
 from inspector.proxy.tasks import TaskSet
 
@@ -69,10 +70,15 @@ class EngineService:
         budget: int = DEFAULT_BUDGET,
         ca: dict[str, Any] | None = None,
         writer: SessionWriter | None = None,
+        reader: SessionReader | None = None,
     ) -> None:
         self.store = store
         self.writer = writer
         """Records finished flows to the session file, when there is one."""
+        self.reader = reader
+        """A session opened to look at: its flows, and no listening."""
+        self.bodies: SessionWriter | SessionReader | None = writer or reader
+        """Where bodies that left memory are read back from."""
         if writer is not None:
             writer.attach(store)
         self.relay = relay
@@ -117,6 +123,7 @@ class EngineService:
             "ca": self.ca,
             "first_id": self.store.last_id + 1,
             "session": str(self.writer.path) if self.writer is not None else None,
+            "opened": str(self.reader.path) if self.reader is not None else None,
         }
 
     async def run(self, channel: FrameChannel, secret: str) -> None:
@@ -128,6 +135,8 @@ class EngineService:
         pump = self.tasks.spawn(self._pump(), name="batches")
         if self.writer is not None:
             self.writer.start()
+        if self.reader is not None:
+            self.tasks.spawn(self.reader.load(self.store), name="session load")
         lag = self.tasks.spawn(self.lag.run(), name="lag-monitor")
         try:
             await channel.closed
@@ -147,6 +156,8 @@ class EngineService:
         await self.tasks.cancel_all(timeout=1.0)
         if self.writer is not None:
             await self.writer.close()
+        if self.reader is not None:
+            await self.reader.close()
 
     def handle(self, message: Message) -> None:
         """A message from the window (the channel's ``on_message``)."""
@@ -257,6 +268,8 @@ class EngineService:
         }
 
     async def _start(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.reader is not None:
+            raise ValueError("a session opened from a file does not listen")
         if self.server is None:
             server = ProxyServer(
                 self.settings,
@@ -343,15 +356,15 @@ class EngineService:
         if flow is None:
             return {"flow": None}
         described = wire.flow_to_wire(flow, inline)
-        if flow.bodies_on_disk and self.writer is not None:
+        if flow.bodies_on_disk and self.bodies is not None:
             return self._detail_from_disk(flow.id, described, inline)
         return {"flow": described}
 
     async def _detail_from_disk(
         self, flow_id: int, described: dict[str, Any], inline: int
     ) -> dict[str, Any]:
-        assert self.writer is not None
-        bodies = await self.writer.read_bodies(flow_id)
+        assert self.bodies is not None
+        bodies = await self.bodies.read_bodies(flow_id)
         for side, body in zip(("request", "response"), bodies, strict=True):
             message = described.get(side)
             if message is not None:
@@ -370,7 +383,7 @@ class EngineService:
         if message is None or flow is None:
             return {"data": None, "captured": 0}
         length = min(length, protocol.MAX_BODY_RANGE)
-        if flow.bodies_on_disk and self.writer is not None:
+        if flow.bodies_on_disk and self.bodies is not None:
             return self._body_from_disk(flow.id, side, offset, length)
         body = message.body
         return {"data": body[offset : offset + length], "captured": len(body)}
@@ -378,8 +391,8 @@ class EngineService:
     async def _body_from_disk(
         self, flow_id: int, side: str, offset: int, length: int
     ) -> dict[str, Any]:
-        assert self.writer is not None
-        bodies = await self.writer.read_bodies(flow_id)
+        assert self.bodies is not None
+        bodies = await self.bodies.read_bodies(flow_id)
         body = bodies[0] if side == "request" else bodies[1]
         return {"data": body[offset : offset + length], "captured": len(body)}
 
