@@ -302,10 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     if argv[:1] == ["ca"]:
         return ca_main(argv[1:])
-    if argv[:1] == ["session"]:
+    if argv[:1] in (["session"], ["har"]):
         from inspector import session_cli
 
-        return session_cli.session_main(argv[1:])
+        if argv[0] == "session":
+            return session_cli.session_main(argv[1:])
+        return session_cli.har_main(argv[1:])
     if argv[:1] == [ENGINE_COMMAND]:
         from inspector import engine
 

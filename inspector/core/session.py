@@ -268,6 +268,25 @@ class Session:
                 self._conn.execute(f"DELETE FROM {table} WHERE {column} <= ?", (last_id,))
         self.reclaim()
 
+    def renumber_by_start(self) -> None:
+        """Give the flows ids 1..N in the order they started (an import
+        writes them as the file lists them, which need not be that)."""
+        conn = self._conn
+        with self._transaction():
+            conn.execute("DROP TABLE IF EXISTS temp.remap")
+            conn.execute("CREATE TEMP TABLE remap (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+            conn.execute(
+                "INSERT INTO remap (old, new)"
+                " SELECT id, row_number() OVER (ORDER BY t_start, id) FROM flows"
+            )
+            # Through negative ids, so no two rows ever share one.
+            for table, column in (("flows", "id"), ("bodies", "flow_id"), ("messages", "flow_id")):
+                conn.execute(
+                    f"UPDATE {table} SET {column} = -(SELECT new FROM remap WHERE old = {column})"
+                )
+                conn.execute(f"UPDATE {table} SET {column} = -{column}")
+            conn.execute("DROP TABLE temp.remap")
+
     def reclaim(self) -> None:
         """Give freed pages back to the file system."""
         self._conn.execute("PRAGMA incremental_vacuum")
@@ -304,9 +323,9 @@ class Session:
     def rows(self, after: int = 0, limit: int = 5000) -> list[tuple[Any, ...]]:
         """Summary rows of flows with ids after ``after``, in id order."""
         cursor = self._conn.execute(
-            "SELECT row FROM flows WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+            "SELECT id, row FROM flows WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
         )
-        return [tuple(_unpack(r[0])) for r in cursor]
+        return [(int(i), *_unpack(row)[1:]) for i, row in cursor]
 
     def flow(self, flow_id: int) -> Flow | None:
         """One flow, bodies and messages included."""
@@ -340,6 +359,7 @@ class Session:
         except ProtocolError as exc:
             raise SessionError(f"a damaged record in the session (flow {flow_id}): {exc}") from None
         flow = detail.flow
+        flow.id = flow_id  # the row's id rules (``renumber_by_start``)
         flow.recorded = True
         if not bodies:
             flow.bodies_on_disk = bool(detail.request_captured or detail.response_captured)
