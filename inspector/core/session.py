@@ -268,6 +268,22 @@ class Session:
                 self._conn.execute(f"DELETE FROM {table} WHERE {column} <= ?", (last_id,))
         self.reclaim()
 
+    def save_as(self, target: Path) -> None:
+        """A consistent copy of this session at ``target`` (which must not
+        exist; mode 0600), even while it is being written."""
+        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                self._conn.backup(copy)
+                copy.execute("PRAGMA journal_mode = WAL")
+            finally:
+                copy.close()
+        except BaseException:
+            remove(target)
+            raise
+
     def renumber_by_start(self) -> None:
         """Give the flows ids 1..N in the order they started (an import
         writes them as the file lists them, which need not be that)."""

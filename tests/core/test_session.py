@@ -230,3 +230,20 @@ def test_new_paths_recorded_and_pruned(tmp_path: Path) -> None:
     assert not old.exists() and not (tmp_path / "2020-01-01_000000.inspector-wal").exists()
     assert set(S.recorded(tmp_path)) == {first, second}
     assert (tmp_path / "notes.txt").exists()
+
+
+def test_save_as_copies_a_session_being_written(tmp_path: Path) -> None:
+    path = tmp_path / "live.inspector"
+    with Session.create(path) as writer:
+        writer.write([_flow(1), _websocket_flow(2)])
+        with Session.open(path) as reader:
+            reader.save_as(tmp_path / "copy.inspector")
+        writer.write([_flow(3)])
+    copy = tmp_path / "copy.inspector"
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    with Session.open(copy) as saved:
+        assert saved.ids() == [1, 2]
+        flow = saved.flow(2)
+        assert flow is not None and flow.websocket is not None
+    with Session.open(path) as reader, pytest.raises(FileExistsError):
+        reader.save_as(copy)
