@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -76,13 +77,34 @@ class SessionInfo:
     schema: int
 
 
+RAW, ZSTD = b"\x00", b"\x01"
+"""The first byte of every stored blob: what follows is as it is, or a
+zstd frame. Small blobs are kept raw: compressing them costs more time
+than it saves room."""
+SMALL = 128
+
+_compressors = threading.local()
+
+
 def _compress(data: bytes) -> bytes:
-    return zstandard.ZstdCompressor(level=3).compress(data)
+    if len(data) < SMALL:
+        return RAW + data
+    # One compressor a thread, kept: making one costs as much as using it.
+    cctx = getattr(_compressors, "cctx", None)
+    if cctx is None:
+        cctx = _compressors.cctx = zstandard.ZstdCompressor(level=3)
+    packed: bytes = cctx.compress(data)
+    return ZSTD + packed
 
 
 def _decompress(data: bytes) -> bytes:
+    kind, rest = data[:1], data[1:]
+    if kind == RAW:
+        return bytes(rest)
+    if kind != ZSTD:
+        raise SessionError("a damaged record in the session: unknown encoding")
     try:
-        out: bytes = zstandard.ZstdDecompressor().decompress(data, max_output_size=MAX_BLOB)
+        out: bytes = zstandard.ZstdDecompressor().decompress(rest, max_output_size=MAX_BLOB)
     except zstandard.ZstdError as exc:
         raise SessionError(f"a damaged record in the session: {exc}") from None
     return out
