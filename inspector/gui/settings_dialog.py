@@ -115,6 +115,28 @@ class SettingsDialog(QDialog):
         )
         self.ws_memory.setValue(max(settings.proxy.ws_memory_limit // MiB, 16))
 
+        self.record_session = QCheckBox("Record every flow to a session file on disk")
+        self.record_session.setToolTip(
+            "The capture survives a quit or a crash and can be reopened, saved or exported;"
+            " session files hold decrypted traffic, credentials included (applies at the next"
+            " start)"
+        )
+        self.record_session.setChecked(settings.proxy.record_session)
+        self.session_size = QSpinBox()
+        self.session_size.setRange(64, 1024 * 1024)
+        self.session_size.setSingleStep(256)
+        self.session_size.setSuffix(" MiB")
+        self.session_size.setGroupSeparatorShown(True)
+        self.session_size.setToolTip("Past this size the oldest flows leave the session file")
+        self.session_size.setValue(
+            min(max(settings.proxy.session_max_bytes // MiB, 64), 1024 * 1024)
+        )
+        self.session_days = QSpinBox()
+        self.session_days.setRange(1, 3650)
+        self.session_days.setSuffix(" days")
+        self.session_days.setToolTip("Recorded sessions older than this are deleted at start")
+        self.session_days.setValue(min(max(settings.proxy.session_keep_days, 1), 3650))
+
         self.intercept_tls = QCheckBox("Intercept HTTPS (decrypt TLS with Inspector's CA)")
         self.intercept_tls.setChecked(settings.proxy.intercept_tls)
         self.ignore_hosts = QLineEdit(settings.proxy.ignore_hosts)
@@ -149,7 +171,11 @@ class SettingsDialog(QDialog):
         websocket.addRow("Messages kept, per socket:", self.ws_max_messages)
         websocket.addRow("Message data, per socket:", self.ws_flow_bytes)
         websocket.addRow("Message data, in all:", self.ws_memory)
-        forms = (proxy, https, websocket, display)
+        sessions = QFormLayout()
+        sessions.addRow("", self.record_session)
+        sessions.addRow("Session file, at most:", self.session_size)
+        sessions.addRow("Keep sessions for:", self.session_days)
+        forms = (proxy, https, websocket, sessions, display)
         _align_labels(forms)
 
         buttons = QDialogButtonBox(
@@ -160,7 +186,8 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setSpacing(12)
         layout.addWidget(self.error)
-        for title, form in zip(("Proxy", "HTTPS", "WebSocket", "Display"), forms, strict=True):
+        titles = ("Proxy", "HTTPS", "WebSocket", "Sessions", "Display")
+        for title, form in zip(titles, forms, strict=True):
             box = QGroupBox(title)
             box.setLayout(form)
             layout.addWidget(box)
@@ -191,6 +218,9 @@ class SettingsDialog(QDialog):
         settings.proxy.ws_max_messages = self.ws_max_messages.value()
         settings.proxy.ws_max_flow_bytes = self.ws_flow_bytes.value() * MiB
         settings.proxy.ws_memory_limit = self.ws_memory.value() * MiB
+        settings.proxy.record_session = self.record_session.isChecked()
+        settings.proxy.session_max_bytes = self.session_size.value() * MiB
+        settings.proxy.session_keep_days = self.session_days.value()
         settings.proxy.intercept_tls = self.intercept_tls.isChecked()
         settings.proxy.ignore_hosts = self.ignore_hosts.text().strip()
         settings.proxy.insecure_upstream = not self.verify_upstream.isChecked()
