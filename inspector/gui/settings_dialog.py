@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -186,11 +187,20 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setSpacing(12)
         layout.addWidget(self.error)
+        # Two columns: the connection on the left, what is kept on the right,
+        # so the dialog fits a laptop screen.
+        columns = QHBoxLayout()
+        columns.setSpacing(12)
+        left, right = QVBoxLayout(), QVBoxLayout()
         titles = ("Proxy", "HTTPS", "WebSocket", "Sessions", "Display")
         for title, form in zip(titles, forms, strict=True):
             box = QGroupBox(title)
             box.setLayout(form)
-            layout.addWidget(box)
+            (left if title in ("Proxy", "HTTPS") else right).addWidget(box)
+        for column in (left, right):
+            column.addStretch(1)
+            columns.addLayout(column, 1)
+        layout.addLayout(columns)
         layout.addStretch(1)
         layout.addWidget(buttons)
 
