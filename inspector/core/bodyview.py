@@ -165,5 +165,5 @@ def _looks_textual(head: bytes) -> bool:
 def _codec(name: str) -> str:
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         return "utf-8"

@@ -44,6 +44,12 @@ def test_charset_is_honoured() -> None:
     assert view.text == "héllo"
 
 
+def test_a_charset_no_codec_has_reads_as_utf8() -> None:
+    for charset in (b"no-such-codec", b"utf\x00-8"):
+        view = render(_resp("héllo".encode(), (b"Content-Type", b"text/plain; charset=" + charset)))
+        assert view.text == "héllo"
+
+
 def test_binary_is_a_hexdump() -> None:
     view = render(_resp(bytes(range(20))))
     assert view.kind is BodyKind.BINARY
