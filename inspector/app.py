@@ -18,6 +18,7 @@ import shutil
 import signal
 import sys
 import time
+from pathlib import Path
 
 # qasync picks its Qt binding from QT_API or from what is already imported;
 # PySide6 is imported first below, and this makes the choice explicit.
@@ -37,15 +38,20 @@ from inspector.core.config import ConfigError, save_settings
 from inspector.core.memory import pin_mmap_threshold
 from inspector.core.mirror import RowMirror
 from inspector.core.protocol import Message, ProtocolError
+from inspector.core.session import new_path
 from inspector.gui.ca_dialog import CADialog
 from inspector.gui.controller import ProxyController
 from inspector.gui.engine_link import EngineLink
+from inspector.gui.launch import WindowOpener
 from inspector.gui.main_window import MainWindow
+from inspector.gui.recent import RecentState
+from inspector.gui.session_actions import SessionActions
 from inspector.gui.settings_dialog import SettingsDialog
 from inspector.gui.tasks import ErrorReporter, GuiTasks, install_excepthook
 from inspector.gui.theme import apply_theme
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineError
+from inspector.link.launcher import EngineHandle
 from inspector.options import Options
 from inspector.resources import resource
 
@@ -77,12 +83,9 @@ class DesktopApp:
         self.ca: PublishedCA | None = None
         self._ca_dialog: CADialog | None = None
 
-        engine_options = engine.EngineOptions(
-            options.confdir, options.relay, session=options.session, open_path=options.open_path
-        )
         self.mirror = RowMirror()
         self.link = EngineLink(
-            engine.launcher(engine_options, options.engine, options.loop),
+            self._launch_engine,
             self.tasks,
             self.settings.relay.flush_interval_ms,
         )
@@ -106,6 +109,18 @@ class DesktopApp:
             lambda: self.tasks.spawn(self.restart_engine(), "Restarting the engine")
         )
         self.link.lost.connect(self._engine_lost)
+        self.sessions = SessionActions(
+            self.window,
+            self.tasks,
+            RecentState(options.confdir if options.persist else None),
+            WindowOpener(options.window_args),
+            options.sessions_dir,
+            self._live_session,
+            opened=options.open_path,
+        )
+        self.sessions.menu.new_session.connect(
+            lambda: self.tasks.spawn(self.new_session(), "Starting a new session")
+        )
         self.window.ca_action.setEnabled(False)
         self._show_insecure_warning()
         for problem in options.problems:
@@ -136,6 +151,8 @@ class DesktopApp:
         self.ready.set()
         if self.options.selftest:
             self.tasks.spawn(self._selftest(), "The selftest")
+        else:
+            self.sessions.offer_reopen()
         await self._quit
         await self._shutdown()
         return self.exit_code
@@ -169,6 +186,7 @@ class DesktopApp:
         started = time.monotonic()
         if hasattr(self, "_signal_timer"):
             self._signal_timer.stop()
+        self.sessions.stop()
         await self.link.shutdown(SHUTDOWN_WAIT)
         self.tasks.cancel_all()
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -185,11 +203,25 @@ class DesktopApp:
 
     # The engine
 
+    def _launch_engine(self, first_id: int) -> EngineHandle:
+        # Built at each start: New Session changes the file recorded to.
+        options = self.options
+        engine_options = engine.EngineOptions(
+            options.confdir, options.relay, session=options.session, open_path=options.open_path
+        )
+        return engine.launcher(engine_options, options.engine, options.loop)(first_id)
+
+    def _live_session(self) -> Path | None:
+        """The file the engine said it records to (none if it could not)."""
+        path = self.link.hello.get("session")
+        return Path(path) if isinstance(path, str) and self.options.session else None
+
     async def _start_engine(self) -> None:
         """Start an engine (flow ids after the rows already shown), take
         its CA, and give it the settings."""
         hello = await self.link.start(self.mirror.last_id)
         self._take_ca(hello)
+        self.sessions.update_actions()
         await self.controller.configure()
 
     def _take_ca(self, hello: Message) -> None:
@@ -218,6 +250,37 @@ class DesktopApp:
             return
         self.window.engine_back()
         self.window.statusBar().showMessage(f"Engine restarted; listening on {address}", 5000)
+
+    async def new_session(self) -> None:
+        """Record to a fresh session file: a new engine, an empty table;
+        the old file stays where it is (and in Open Recent)."""
+        directory = self.options.sessions_dir
+        if directory is None or self.options.session is None or self.options.open_path:
+            return
+        action = self.sessions.menu.new_action
+        action.setEnabled(False)
+        listening = self.controller.running
+        try:
+            await self.link.shutdown(SHUTDOWN_WAIT)
+            self.controller.forget()
+            self.window.forget_rows()
+            self.options.session = new_path(directory)
+            await self._start_engine()
+            if listening:
+                await self.controller.start()
+        except EngineError as exc:
+            self.open_settings(str(exc))
+        except (ProtocolError, OSError, ChannelClosed) as exc:
+            self.window.notice.show_failed(str(exc))
+        else:
+            self.window.notice.hide()
+            self.sessions.reopen_bar.hide()
+            self.window.log.add_note(f"New session: recording to {self.options.session}")
+            self.window.statusBar().showMessage(
+                f"New session, recorded to {self.options.session.name}", 5000
+            )
+        finally:
+            self.sessions.update_actions()
 
     # Proxy control and settings
 

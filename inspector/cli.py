@@ -268,14 +268,14 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
         settings.relay.flush_interval_ms = args.flush_ms
     session = None
     open_path = None
+    directory = None if selftest_mode else sessions_dir(args.confdir)
     if args.open:
         open_path = Path(args.open)
         try:
             Session.open(open_path).close()
         except SessionError as exc:
             raise ValueError(str(exc)) from None
-    elif not selftest_mode and not args.no_session and settings.proxy.record_session:
-        directory = sessions_dir(args.confdir)
+    elif directory is not None and not args.no_session and settings.proxy.record_session:
         private_dir(directory)
         prune(directory, settings.proxy.session_keep_days)
         session = new_path(directory)
@@ -291,8 +291,18 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
         persist=not selftest_mode,
         session=session,
         open_path=open_path,
+        sessions_dir=directory,
+        window_args=_window_args(args),
         problems=problems,
     )
+
+
+def _window_args(args: argparse.Namespace) -> list[str]:
+    """What a window opened from this one needs to see the same setup."""
+    extra = ["--confdir", str(Path(args.confdir).expanduser().resolve())] if args.confdir else []
+    if args.theme != "system":
+        extra += ["--theme", args.theme]
+    return extra
 
 
 def main(argv: list[str] | None = None) -> int:

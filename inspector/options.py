@@ -30,4 +30,9 @@ class Options:
     """The session file the engine records to (None: not recorded)."""
     open_path: Path | None = None
     """A session file to show instead of capturing (``--open``)."""
+    sessions_dir: Path | None = None
+    """Where sessions are recorded and imported (None: nowhere, the selftest)."""
+    window_args: list[str] = field(default_factory=list)
+    """Arguments a window opened from this one takes too, so it sees the
+    same configuration (``--confdir``, ``--theme``)."""
     problems: list[str] = field(default_factory=list)

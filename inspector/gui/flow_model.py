@@ -157,6 +157,10 @@ class FlowTableModel(QAbstractTableModel):
     def id_at(self, row: int) -> int | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None
 
+    def shown_ids(self) -> list[int]:
+        """The ids of the rows shown (the filter's), in the table's order."""
+        return list(self._ids)
+
     def row_of(self, flow_id: int) -> int | None:
         if self._sort_column == Column.ID:
             descending = self._sort_order == Qt.SortOrder.DescendingOrder

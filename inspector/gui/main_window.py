@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.setSpacing(4)
         top_layout.addWidget(self.notice)
+        self._top_layout = top_layout
         top_layout.addWidget(self.filter_box)
         top_layout.addWidget(self.table, 1)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -235,8 +236,8 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
 
         menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(self.quit_action)
+        self.file_menu = menu.addMenu("&File")
+        self.file_menu.addAction(self.quit_action)
         proxy_menu = menu.addMenu("&Proxy")
         for action in (self.toggle_action, self.pause_action, self.clear_action):
             proxy_menu.addAction(action)
@@ -351,6 +352,10 @@ class MainWindow(QMainWindow):
         self.controller.forget()
         self.follower.engine_lost()
 
+    def add_notice(self, widget: QWidget) -> None:
+        """Another bar over the filter box, below the engine's notice."""
+        self._top_layout.insertWidget(1, widget)
+
     def engine_back(self) -> None:
         self.notice.hide()
         self.log.add_note("Engine restarted")
@@ -388,6 +393,10 @@ class MainWindow(QMainWindow):
             self._forget_all(self.mirror.last_id)
             return
         self._forget_all(int(result["cleared_through"]))
+
+    def forget_rows(self) -> None:
+        """Empty the table, asking the engine nothing (a new session)."""
+        self._forget_all(self.mirror.last_id)
 
     def _forget_all(self, through: int) -> None:
         self._cleared_through = max(self._cleared_through, through)
