@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import signal
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -96,6 +97,10 @@ def har_main(argv: list[str]) -> int:
     imp.add_argument("har", metavar="IN.har")
     imp.add_argument("session", metavar="SESSION")
     args = parser.parse_args(argv)
+    # Stopped (by the window that started it, say): end as for Ctrl+C, so
+    # the partial file goes.
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if args.command == "export":
             ids = _read_ids(args.ids) if args.ids else None

@@ -149,6 +149,7 @@ class Session:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
         conn = cls._connect(path, writable=True)
+        conn.execute("PRAGMA secure_delete = ON")
         with conn:
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             conn.execute("VACUUM")  # auto_vacuum takes effect on an empty file this way
@@ -158,7 +159,9 @@ class Session:
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [("schema", str(SCHEMA)), ("app", APP), ("created", repr(time.time()))],
             )
-        return cls(conn, path, True)
+        session = cls(conn, path, True)
+        session._start_writing()
+        return session
 
     @classmethod
     def open(cls, path: Path, writable: bool = False) -> Session:
@@ -175,9 +178,11 @@ class Session:
                     f"{path}: written by a newer Inspector (session schema {schema}, "
                     f"this one reads up to {SCHEMA})"
                 )
+            if schema < SCHEMA and not writable:
+                raise SessionError(f"{path}: an older session; open it in the app to upgrade")
+            if writable:
+                session._start_writing()
             if schema < SCHEMA:
-                if not writable:
-                    raise SessionError(f"{path}: an older session; open it in the app to upgrade")
                 session._migrate(schema)
         except BaseException:
             conn.close()
@@ -189,9 +194,6 @@ class Session:
         try:
             if writable:
                 conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-                conn.execute("PRAGMA secure_delete = ON")
             else:
                 conn = sqlite3.connect(
                     f"{path.resolve().as_uri()}?mode=ro",
@@ -205,6 +207,15 @@ class Session:
         except sqlite3.DatabaseError as exc:
             raise SessionError(f"{path}: not an Inspector session ({exc})") from None
         return conn
+
+    def _start_writing(self) -> None:
+        """Write-ahead logging (readers beside the writer), committed
+        transactions durable against a crash of the process (not of the
+        machine: ``NORMAL``), and deleted data overwritten."""
+        conn = self._conn
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA secure_delete = ON")
 
     def _schema(self) -> int:
         try:
@@ -224,6 +235,12 @@ class Session:
             self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA),))
 
     def close(self) -> None:
+        if self.writable:
+            # Closed, the file leaves WAL mode: a reader of a WAL file needs
+            # -wal and -shm companions it creates and, read-only, cannot
+            # remove; a file in rollback mode is read as it is.
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA journal_mode = DELETE")
         self._conn.close()
 
     def __enter__(self) -> Session:

@@ -247,3 +247,19 @@ def test_save_as_copies_a_session_being_written(tmp_path: Path) -> None:
         assert flow is not None and flow.websocket is not None
     with Session.open(path) as reader, pytest.raises(FileExistsError):
         reader.save_as(copy)
+
+
+def test_a_closed_session_is_read_without_leaving_companions(tmp_path: Path) -> None:
+    path = tmp_path / "a.inspector"
+    with Session.create(path) as session:
+        session.write([_flow(1)])
+    with Session.open(path) as reader:
+        assert reader.info().flows == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.inspector"]
+    with Session.open(path, writable=True) as writer:  # continued: WAL again
+        writer.write([_flow(2)])
+        mode = writer._conn.execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == "wal"
+    with Session.open(path) as reader:
+        assert reader.ids() == [1, 2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.inspector"]
