@@ -122,6 +122,12 @@ def _unpack(data: bytes) -> Any:
         raise SessionError(f"a damaged record in the session: {exc}") from None
 
 
+def _unreadable(exc: sqlite3.DatabaseError) -> str:
+    if "malformed" in str(exc):
+        return f"a damaged or truncated session file ({exc})"
+    return f"not an Inspector session ({exc})"
+
+
 def private_dir(path: Path) -> None:
     """Create ``path`` (and parents) if needed, mode 0700."""
     path.mkdir(parents=True, exist_ok=True)
@@ -205,7 +211,7 @@ class Session:
         except sqlite3.OperationalError as exc:  # permissions, a locked file
             raise SessionError(f"{path}: cannot open the session: {exc}") from None
         except sqlite3.DatabaseError as exc:
-            raise SessionError(f"{path}: not an Inspector session ({exc})") from None
+            raise SessionError(f"{path}: {_unreadable(exc)}") from None
         return conn
 
     def _start_writing(self) -> None:
@@ -222,7 +228,7 @@ class Session:
             row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             app = self._conn.execute("SELECT value FROM meta WHERE key = 'app'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise SessionError(f"{self.path}: not an Inspector session ({exc})") from None
+            raise SessionError(f"{self.path}: {_unreadable(exc)}") from None
         if row is None or app is None or app[0] != APP or not str(row[0]).isdigit():
             raise SessionError(f"{self.path}: not an Inspector session")
         return int(row[0])

@@ -263,3 +263,17 @@ def test_a_closed_session_is_read_without_leaving_companions(tmp_path: Path) -> 
     with Session.open(path) as reader:
         assert reader.ids() == [1, 2]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.inspector"]
+
+
+def test_a_truncated_session_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.inspector"
+    with Session.create(path) as session:
+        session.write([_flow(i, os.urandom(20_000)) for i in range(1, 20)])
+    with path.open("r+b") as cut:
+        cut.truncate(path.stat().st_size // 2)
+    with (
+        pytest.raises(SessionError, match="damaged or truncated") as caught,
+        Session.open(path) as opened,
+    ):
+        list(opened.flows())
+    assert "\n" not in str(caught.value)
