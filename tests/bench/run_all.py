@@ -74,6 +74,7 @@ def benches(quick: bool, peers: str) -> dict[str, list[str]]:
             *(["--rounds", "1", "--seconds", "1"] if quick else ["--rounds", "2"]),
         ],
         "websocket": ["tests.bench.bench_websocket", *q],
+        "session": ["tests.bench.bench_session", *q],
     }
 
 

@@ -505,6 +505,82 @@ class Report:
             shown=f"{peak:.0f}",
         )
 
+    def session(self) -> None:
+        d = self.data("session")
+        if d is None:
+            return
+        cap, kill, har, opened = (d.get(k) for k in ("capture", "kill", "har", "open"))
+        if cap:
+            cells = ", ".join(
+                f"{row['load']} {row['mode']} {_fmt(row['rps'])} (p99 {row['p99_ms']:.0f} ms)"
+                for row in cap["table"]
+            )
+            self.lines.append(f"Session file, headless req/s off/on: {cells}")
+            for load, ratio in cap["ratio_on_off"].items():
+                self.target(f"session on / off req/s, {load}", ratio, ">= 0.9", lambda v: v >= 0.9)
+            checks = cap["checks"]
+            self.target(
+                "flows in the session = answered, 0.5 s after the load (every round)",
+                max((c["missing_live"] for c in checks), default=None),
+                "0 missing",
+                lambda v: v == 0,
+                shown=f"{sum(c['missing_live'] == 0 for c in checks)}/{len(checks)} rounds",
+            )
+            self.target(
+                "flows in the session = answered, after SIGINT (every round)",
+                max((c["missing_stopped"] for c in checks), default=None),
+                "0 missing",
+                lambda v: v == 0,
+                shown=f"{sum(c['missing_stopped'] == 0 for c in checks)}/{len(checks)} rounds",
+            )
+        if kill and kill["runs"]:
+            self.lines.append(
+                f"  kill -9 after {d['config']['kill_after']:g} s of full load: "
+                f"{_fmt(kill['lost'])} flows lost ({kill['lost_s']:.2f} s of traffic; median of "
+                f"{len(kill['runs'])} runs), the "
+                f"writer behind by up to {_fmt(kill['backlog_max'])} flows, "
+                f"{kill['commit_gap_max_s']:.1f} s at most without a commit"
+            )
+            self.target(
+                "kill -9 at full load: seconds of traffic lost (worst run)",
+                kill["lost_s_max"],
+                "<= 0.5",
+                lambda v: v <= 0.5,
+                note="the writer commits every 0.25 s",
+            )
+        if har:
+            e, i = har["export"], har["import"]
+            self.lines.append(
+                f"  HAR, {har['flows']:,} flows: export {e['seconds']:.1f} s "
+                f"(peak RSS {e['maxrss_mib']:.0f} MiB), import {i['seconds']:.1f} s "
+                f"({i['maxrss_mib']:.0f} MiB)"
+            )
+            fixed = har.get("fixed")
+            for variant, wanted in (("export", "<= 1.2"), ("export, nice 10", "-")):
+                v = fixed.get(variant) if fixed else None
+                self.target(
+                    f"proxy p99 at half its max, beside a HAR {variant} / alone",
+                    v["p99_ratio"] if v else None,
+                    wanted,
+                    (lambda r: r <= 1.2) if wanted != "-" else INFO,
+                    note="p99 from each request's slot"
+                    if wanted != "-"
+                    else "a measured change, not the command as it is",
+                )
+        if opened:
+            self.lines.append(
+                f"  open {opened['flows']:,} flows in an engine: first 100 in "
+                f"{opened['first_s']:.2f} s, all in {opened['all_s']:.1f} s, engine RSS "
+                f"{opened['rss_mib']:,.0f} MiB"
+            )
+            self.target(
+                f"open {opened['flows']:,} flows: engine RSS after loading (GiB)",
+                opened["rss_mib"] / 1024,
+                "<= 1 (both procs)",
+                lambda v: v <= 1.0,
+                note="engine only; the window's rows come on top",
+            )
+
     def others(self) -> None:
         certs = self.data("certs")
         if certs is not None and "ec" in certs:
@@ -537,6 +613,7 @@ class Report:
         self.model()
         self.lifecycle()
         self.websocket()
+        self.session()
         self.others()
         out = [header, "", *self.lines, "", f"{'Target':<72}{'value':>16}  {'wanted':<20}verdict"]
         for t in self.targets:
