@@ -318,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
         if argv[0] == "session":
             return session_cli.session_main(argv[1:])
         return session_cli.har_main(argv[1:])
+    if argv[:1] == ["__session_writer__"]:
+        from inspector.proxy import session_process
+
+        return session_process.main(argv[1:])
     if argv[:1] == [ENGINE_COMMAND]:
         from inspector import engine
 

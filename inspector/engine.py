@@ -70,7 +70,7 @@ def build(options: EngineOptions) -> tuple[EngineService, CertStore | None]:
     if options.session is not None:
         try:
             writer = SessionWriter.open(options.session, ProxySettings().session_max_bytes)
-            first_id = max(first_id, writer.session.last_id())
+            first_id = max(first_id, writer.last_id)
         except (SessionError, OSError) as exc:
             log.error("not recording to %s: %s", options.session, exc)
     store = FlowStore(start_after=first_id)

@@ -131,7 +131,7 @@ async def run(
             return 2
     certs = load_certs(settings, confdir or config_dir())
     # A session continued keeps its flows: new ids come after its last.
-    first_id = writer.session.last_id() if writer is not None else 0
+    first_id = writer.last_id if writer is not None else 0
     store = FlowStore(settings.body_memory_limit, settings.max_flows, start_after=first_id)
     store.ws_memory_limit = settings.ws_memory_limit
     printer = FlowPrinter(store, out, quiet)
@@ -147,7 +147,11 @@ async def run(
     if writer is not None:
         server.ctx.recorder.on_settled = writer.settled
         writer.attach(store)
-        writer.start()
+        try:
+            await writer.start()
+        except OSError as exc:
+            print(f"inspector: --session: cannot start its writer: {exc}", file=sys.stderr)
+            return 2
     if settings.insecure_upstream:
         print(
             "inspector: warning: upstream certificates are not verified (--insecure-upstream)",

@@ -43,6 +43,7 @@ async def _answer(req: Received) -> Reply:
 def _capture(path: Path) -> None:
     async def scenario() -> None:
         writer = SessionWriter.open(path, 1 << 30)
+        await writer.start()
         async with Origin(_answer) as origin, running_proxy() as proxy:
             proxy.server.ctx.recorder.on_settled = writer.settled
             client = await proxy.client()

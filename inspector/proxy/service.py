@@ -134,7 +134,11 @@ class EngineService:
             self.relay.set_callback(self._send_event)
         pump = self.tasks.spawn(self._pump(), name="batches")
         if self.writer is not None:
-            self.writer.start()
+            try:
+                await self.writer.start()
+            except OSError as exc:
+                log.error("not recording to %s: %s", self.writer.path, exc)
+                self.writer.failed = str(exc)
         if self.reader is not None:
             self.tasks.spawn(self.reader.load(self.store), name="session load")
         lag = self.tasks.spawn(self.lag.run(), name="lag-monitor")
@@ -315,7 +319,7 @@ class EngineService:
         self.store.ws_memory_limit = new.ws_memory_limit
         self.store.set_max_flows(new.max_flows)
         if self.writer is not None:
-            self.writer.max_bytes = new.session_max_bytes
+            self.writer.set_limit(new.session_max_bytes)
         self.flush_interval = relay.flush_interval_ms / 1000
         server = self.server
         if server is not None:

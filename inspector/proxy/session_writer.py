@@ -1,63 +1,85 @@
 """The flight recorder: finished flows go to the session file as they end.
 
+The request path only appends a finished flow to a list (``settled``).
+Every ``INTERVAL`` the writer encodes what gathered (``core.session.record``:
+a few microseconds a flow, no compressing) and hands it to the session
+writer's own process (``session_process``), which compresses, commits and
+acknowledges. So the engine's interpreter pays for neither the compressing
+nor the disk, a crash of the engine loses at most the flows of the last
+interval (what was handed over is committed by the other process), and a
+finished flow no longer changes, so encoding it later reads it as it was.
+
+Deletes and clears go through the same pipe, in order with the writes.
 Bodies over the store's memory limit leave memory once the file holds
-them (``attach``) and are read back from it (``read_bodies``).
-
-The request path only appends a finished flow to a list (``settled``);
-every ``INTERVAL`` the writer hands what gathered to a thread of its own,
-which encodes, compresses and commits it in one transaction, so a crash
-loses at most the flows of the last interval and the engine's loop pays
-for neither the encoding nor the disk. A finished flow no longer changes
-(its recorder is done with it), so the thread can read it as it is.
-
-Deletes and clears go through the same thread, in order with the writes.
-Past ``max_bytes`` the oldest flows leave the file.
+them (``attach``) and are read back from it (``read_bodies``, on a thread
+of this process with a read-only connection).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
-from collections.abc import Callable
+import sys
 from pathlib import Path
 
+from inspector.core import protocol
 from inspector.core.flow import Flow
-from inspector.core.session import REQUEST, RESPONSE, Session
+from inspector.core.protocol import FrameReader, ProtocolError
+from inspector.core.session import REQUEST, RESPONSE, Session, record
 from inspector.core.store import FlowStore
+from inspector.proxy.session_process import COMMAND
 
 log = logging.getLogger(__name__)
 
 INTERVAL = 0.25
-TRIM_STEP = 0.02
-"""The share of the file's flows removed at a time when over its cap."""
+BATCH = 2000
+"""Flows a write message holds at most."""
+CLOSE_WAIT = 30.0
+"""How long the writer process gets to commit the rest at shutdown."""
+
+
+def writer_command(path: Path, max_bytes: int) -> list[str]:
+    """The session writer process: the frozen executable itself, or this
+    interpreter with the package."""
+    args = [COMMAND, str(path), str(max_bytes)]
+    if getattr(sys, "frozen", False):
+        return [sys.executable, *args]
+    return [sys.executable, "-m", "inspector", *args]
 
 
 class SessionWriter:
-    def __init__(self, session: Session, max_bytes: int) -> None:
-        self.session = session
-        self.store: FlowStore | None = None
-        """Told which flows are in the file, so their bodies may leave
-        memory (``attach``)."""
+    def __init__(self, path: Path, max_bytes: int, last_id: int) -> None:
+        self.path = path
         self.max_bytes = max_bytes
+        self.last_id = last_id
+        """The highest flow id the file held when opened (new flows follow)."""
+        self.store: FlowStore | None = None
         self.written = 0
         self.failed = ""
-        """Why the last write failed (disk full, the file removed), if one did."""
+        """Why recording stopped (the writer process failed, a full disk), if it did."""
         self._pending: list[Flow] = []
-        self._thread = concurrent.futures.ThreadPoolExecutor(1, "session-writer")
-        self._task: asyncio.Task[None] | None = None
+        self._sent: dict[int, list[Flow]] = {}
+        """Batches handed over and not yet acknowledged, by sequence number."""
+        self._acked: dict[int, asyncio.Future[None]] = {}
+        self._seq = 0
+        self._acked_through = 0
+        self._process: asyncio.subprocess.Process | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reads = concurrent.futures.ThreadPoolExecutor(1, "session-reader")
+        self._reader: Session | None = None
+        self._answers = FrameReader()
         self._closed = False
 
     @classmethod
     def open(cls, path: Path, max_bytes: int) -> SessionWriter:
         """Continue ``path`` if it is a session, else create it. Raises
-        SessionError (or OSError)."""
+        SessionError (or OSError); ``start`` begins writing."""
         session = Session.open(path, writable=True) if path.exists() else Session.create(path)
-        return cls(session, max_bytes)
-
-    @property
-    def path(self) -> Path:
-        return self.session.path
+        with session:
+            last_id = session.last_id()
+        return cls(path, max_bytes, last_id)
 
     def attach(self, store: FlowStore) -> None:
         """Back ``store``'s bodies with the file: past its memory limit they
@@ -69,75 +91,163 @@ class SessionWriter:
         """A flow is over (the recorder's hook): write it soon."""
         self._pending.append(flow)
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="session writer")
+    async def start(self) -> None:
+        """Start the writer process, and the regular hand-over."""
+        self._process = await asyncio.create_subprocess_exec(
+            *writer_command(self.path, self.max_bytes),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._run(), name="session writer"),
+            loop.create_task(self._acks(), name="session acks"),
+        ]
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(INTERVAL)
-            await self.flush()
+            await self._hand_over()
+
+    async def _hand_over(self) -> int | None:
+        """Send what gathered; the last sequence number sent, if any."""
+        if self.failed:
+            self._pending.clear()
+            return None
+        if not self._pending or self._closed:
+            return None
+        batch, self._pending = self._pending, []
+        last = None
+        for start in range(0, len(batch), BATCH):
+            part = batch[start : start + BATCH]
+            records = [record(flow) for flow in part]
+            last = await self._send({"t": "write", "records": records}, part)
+        return last
 
     async def flush(self) -> None:
-        """Write what gathered; returns once it is committed."""
-        if not self._pending or self._closed:
-            return
-        batch, self._pending = self._pending, []
-        if await self._call(self._write, batch) and self.store is not None:
-            self.store.recorded(batch)
-
-    def _write(self, batch: list[Flow]) -> None:
-        self.written += self.session.write(batch)
-        if self.session.size() > self.max_bytes:
-            self._trim()
-
-    def _trim(self) -> None:
-        session = self.session
-        while session.size() > self.max_bytes:
-            count = max(1, int(session.info().flows * TRIM_STEP))
-            oldest = session.oldest_ids(count)
-            if not oldest:
-                return
-            session.delete(oldest)
+        """Hand over what gathered and wait until the file holds it."""
+        await self._done(await self._hand_over())
 
     async def delete(self, ids: list[int]) -> None:
-        await self.flush()
-        await self._call(self.session.delete, ids)
+        """Remove flows from the file (after what was handed over before)."""
+        await self._hand_over()
+        await self._done(await self._send({"t": "delete", "ids": ids}))
 
     async def clear(self, through: int) -> None:
+        """Remove every flow up to ``through`` from the file."""
         self._pending.clear()
-        await self._call(self.session.delete_through, through)
+        await self._done(await self._send({"t": "clear", "through": through}))
+
+    def set_limit(self, max_bytes: int) -> None:
+        if max_bytes != self.max_bytes:
+            self.max_bytes = max_bytes
+            asyncio.get_running_loop().create_task(
+                self._send({"t": "limit", "bytes": max_bytes}), name="session limit"
+            )
+
+    async def _done(self, seq: int | None) -> None:
+        """Wait until the writer process has done message ``seq``."""
+        if seq is None or self.failed or seq <= self._acked_through:
+            return
+        done = self._acked.setdefault(seq, asyncio.get_running_loop().create_future())
+        await asyncio.shield(done)
+
+    async def _send(self, message: protocol.Message, batch: list[Flow] | None = None) -> int | None:
+        """Number ``message`` and send it; its sequence number (None when
+        recording has stopped)."""
+        process = self._process
+        if process is None or process.stdin is None or self.failed:
+            return None
+        self._seq += 1
+        seq = message["seq"] = self._seq
+        if batch is not None:
+            self._sent[seq] = batch
+        try:
+            process.stdin.write(protocol.encode(message))
+            await process.stdin.drain()
+        except (ConnectionError, ProtocolError, RuntimeError) as exc:
+            self._fail(f"the session writer stopped taking flows: {exc}")
+            return None
+        return seq
+
+    async def _acks(self) -> None:
+        process = self._process
+        assert process is not None
+        assert process.stdout is not None
+        try:
+            while data := await process.stdout.read(65536):
+                for message in self._answers.feed(data):
+                    self._acknowledged(protocol.field(message, "seq", int))
+        except ProtocolError as exc:
+            self._fail(f"the session writer answered nonsense: {exc}")
+            return
+        if not self._closed:
+            code = await process.wait()
+            self._fail(f"the session writer process ended (status {code})")
+
+    def _acknowledged(self, seq: int) -> None:
+        self._acked_through = max(self._acked_through, seq)
+        for done_seq in sorted(s for s in self._sent if s <= seq):
+            batch = self._sent.pop(done_seq)
+            self.written += len(batch)
+            if self.store is not None:
+                self.store.recorded(batch)
+        for waiting_seq in [s for s in self._acked if s <= seq]:
+            future = self._acked.pop(waiting_seq)
+            if not future.done():
+                future.set_result(None)
+
+    def _fail(self, why: str) -> None:
+        if not self.failed:
+            log.error("recording to %s stopped: %s", self.path, why)
+            self.failed = why
+        self._pending.clear()
+        for future in self._acked.values():
+            if not future.done():
+                future.set_result(None)
+        self._acked.clear()
 
     async def read_bodies(self, flow_id: int) -> tuple[bytes, bytes]:
         """A flow's request and response bodies, from the file (what left
         memory); empty when the file cannot give them."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._thread, self._bodies, flow_id)
+            return await loop.run_in_executor(self._reads, self._bodies, flow_id)
         except Exception as exc:  # sqlite3.Error, SessionError: say it, answer empty
             log.error("reading flow %d from the session %s failed: %s", flow_id, self.path, exc)
             return b"", b""
 
     def _bodies(self, flow_id: int) -> tuple[bytes, bytes]:
-        return self.session.body(flow_id, REQUEST), self.session.body(flow_id, RESPONSE)
-
-    async def _call(self, work: Callable[..., None], *args: object) -> bool:
-        """Run ``work`` on the writer's thread; False (said once) when it failed."""
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._thread, work, *args)
-        except Exception as exc:  # sqlite3.Error, SessionError, OSError (a full disk)
-            if not self.failed:
-                log.error("writing the session %s failed: %s", self.path, exc)
-            self.failed = f"{type(exc).__name__}: {exc}"
-            return False
-        return True
+        if self._reader is None:
+            self._reader = Session.open(self.path)
+        return self._reader.body(flow_id, REQUEST), self._reader.body(flow_id, RESPONSE)
 
     async def close(self) -> None:
-        """Write what is left and close the file."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self.flush()
+        """Hand over what is left, let the writer process commit it and end."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._hand_over()
         self._closed = True
-        await asyncio.get_running_loop().run_in_executor(self._thread, self.session.close)
-        self._thread.shutdown(wait=True)
+        process = self._process
+        if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()
+            try:
+                # The rest of the acknowledgements, then its end.
+                if process.stdout is not None:
+                    rest = await asyncio.wait_for(process.stdout.read(), CLOSE_WAIT)
+                    for message in self._answers.feed(rest) if rest else []:
+                        self._acknowledged(protocol.field(message, "seq", int))
+                await asyncio.wait_for(process.wait(), CLOSE_WAIT)
+            except (TimeoutError, ProtocolError) as exc:
+                self._fail(f"the session writer did not finish: {exc!r}")
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+            if process.returncode not in (0, None) and not self.failed:
+                self._fail(f"the session writer process ended (status {process.returncode})")
+        loop = asyncio.get_running_loop()
+        if self._reader is not None:
+            await loop.run_in_executor(self._reads, self._reader.close)
+        self._reads.shutdown(wait=True)

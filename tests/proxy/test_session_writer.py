@@ -27,9 +27,9 @@ def test_finished_flows_are_written(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         writer = SessionWriter.open(path, 1 << 30)
+        await writer.start()
         async with Origin() as origin, running_proxy() as proxy:
             proxy.server.ctx.recorder.on_settled = writer.settled
-            writer.start()
             client = await proxy.client()
             for i in range(5):
                 answer = await client.request("GET", f"{origin.base}/n{i}")
@@ -91,6 +91,7 @@ def test_past_the_cap_the_oldest_flows_leave(tmp_path: Path, monkeypatch: object
 
     async def scenario() -> None:
         writer = SessionWriter.open(path, 1024 * 1024)
+        await writer.start()
         async with Origin(handler) as origin, running_proxy() as proxy:  # type: ignore[arg-type]
             proxy.server.ctx.recorder.on_settled = writer.settled
             client = await proxy.client()
@@ -193,6 +194,7 @@ def test_bodies_over_the_limit_leave_memory_for_the_file_and_come_back(tmp_path:
 
     async def scenario() -> None:
         writer = SessionWriter.open(tmp_path / "a.inspector", 1 << 30)
+        await writer.start()
         async with (
             Origin(handler) as origin,
             running_proxy(  # type: ignore[arg-type]
