@@ -38,6 +38,7 @@ import zstandard
 
 from inspector.core import ws_wire
 from inspector.core.flow import Flow
+from inspector.core.headers import PackedHeaders
 from inspector.core.protocol import ProtocolError
 from inspector.core.summary import summarize
 from inspector.core.websocket import WebSocketInfo
@@ -128,8 +129,11 @@ def _decompress(data: bytes) -> bytes:
         return bytes(rest)
     if kind != ZSTD:
         raise SessionError("a damaged record in the session: unknown encoding")
+    dctx = getattr(_compressors, "dctx", None)
+    if dctx is None:
+        dctx = _compressors.dctx = zstandard.ZstdDecompressor()
     try:
-        out: bytes = zstandard.ZstdDecompressor().decompress(rest, max_output_size=MAX_BLOB)
+        out: bytes = dctx.decompress(rest, max_output_size=MAX_BLOB)
     except zstandard.ZstdError as exc:
         raise SessionError(f"a damaged record in the session: {exc}") from None
     return out
@@ -453,6 +457,10 @@ class Session:
         flow = detail.flow
         flow.id = flow_id  # the row's id rules (``renumber_by_start``)
         flow.recorded = True
+        # Packed as a live flow's are once it is over: a fraction of the memory.
+        flow.request.headers = PackedHeaders.of(flow.request.headers)
+        if flow.response is not None:
+            flow.response.headers = PackedHeaders.of(flow.response.headers)
         if not bodies:
             flow.bodies_on_disk = bool(detail.request_captured or detail.response_captured)
         else:
