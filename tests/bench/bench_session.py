@@ -36,8 +36,8 @@ reports). Then the proxy's latency during an export: headless with a
 session is offered half its maximum (measured with ``burst.py`` as fast as
 it goes, 50 connections) at a fixed rate (``burst.py --rate``), alone and
 while ``inspector har export`` of the big session runs beside it, taking
-turns (alone, export, alone, export under ``nice -n 10``, alone, ...; the
-niced export is a measured alternative, not what the command does); p99
+turns (alone, export, alone, export at idle priority as the app runs it
+(``chrt --idle 0``), alone, ...; the target is the app's); p99
 from each request's slot (corrected for coordinated omission) and from its
 send; each ratio with / without is taken against the mean of the loads
 alone just before and after. The load starts once the export is under way
@@ -100,7 +100,9 @@ FIXED_SHARE = 0.5
 EXPORT_HEAD_START = 1.0
 """Seconds the export runs before the fixed load starts (its start-up and
 first reads are not what is measured)."""
-VARIANTS: dict[str, list[str]] = {"export": [], "export, nice 10": ["nice", "-n", "10"]}
+VARIANTS: dict[str, list[str]] = {"export": [], "export, idle": ["chrt", "--idle", "0"]}
+"""The export as a shell runs it, and as the app runs it (``gui.cli_job``:
+at idle priority)."""
 """How the export runs beside the fixed load: as the command runs, and at a
 lower priority (a measured alternative, not what the command does)."""
 TEMPLATES = 2000
@@ -483,10 +485,10 @@ def run_fixed(
     export_s: float,
 ) -> dict[str, Any]:
     """The proxy at half its maximum, alone and beside an export of
-    ``source`` (as the command runs, and niced), taking turns: alone,
-    export, alone, export niced, alone, ..."""
+    ``source`` (from a shell, and at idle priority as the app runs it),
+    taking turns: alone, export, alone, export at idle priority, ..."""
     seconds = max(1.0, min(args.fixed_seconds, export_s * 0.75 - EXPORT_HEAD_START))
-    variants = {"export": []} if args.no_nice or not shutil.which("nice") else dict(VARIANTS)
+    variants = {"export": []} if args.no_nice or not shutil.which("chrt") else dict(VARIANTS)
     proc = start_headless(work / "conf", work / "fixed.inspector")
     runs: list[dict[str, Any]] = []
     """Every load in order, alone or beside an export."""
@@ -825,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--har-flows", type=int, default=200_000)
     parser.add_argument("--fixed-rounds", type=int, default=2)
     parser.add_argument("--fixed-seconds", type=float, default=10.0)
-    parser.add_argument("--no-nice", action="store_true", help="skip the niced export")
+    parser.add_argument("--no-nice", action="store_true", help="skip the export at idle priority")
     parser.add_argument("--max-seconds", type=float, default=5.0, help="the maximum's load")
     parser.add_argument("--open-flows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
