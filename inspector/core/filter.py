@@ -1,127 +1,148 @@
-"""The flow filter: what the filter box accepts.
+"""The flow filter: what the filter box (and rules) accept.
 
-Whitespace-separated terms, all of which must match:
+``parse_filter`` reads an expression (grammar and terms in docs/filter.md:
+``host:api status:4xx or -type:image``, ``body:/token=\\w{20}/``) and
+compiles it once into closures, so judging a million flows costs about
+one Python call per term and flow.
 
-- a plain word matches a substring of the URL (case-insensitive);
-- ``method:GET`` matches the method exactly (case-insensitive);
-- ``status:404``, ``status:4xx`` (a class), ``status:error`` (failed
-  flows) and ``status:pending`` (no response yet);
-- ``host:example`` matches a substring of the host;
-- ``type:ws`` (or ``websocket``) matches WebSocket flows, ``type:tunnel``
-  CONNECT tunnels, and any other value a substring of the content type
-  (``type:json``);
-- a leading ``-`` negates a term (``-host:cdn``).
-
-Parsing compiles the terms into one predicate so filtering a million flows
-costs one Python call per flow and term. Predicates read a flow's summary
-row (``core.summary.FlowRow``): what the window holds of every flow.
+A ``FlowFilter`` judges two things. Called on a summary row
+(``core.summary.FlowRow``), what the window holds of every flow, it
+answers every term a row can. Header and body terms need the whole flow:
+on a row they count as unknown, and the row predicate accepts a row when
+some outcome of them would make the expression true (``body:x`` accepts
+every row, ``-body:x`` too, ``body:x host:api`` the rows on an api host).
+``needs_flow`` says such terms are present; ``matches_flow`` then gives
+the exact verdict on a ``core.flow.Flow``, so a row pass followed by a
+flow pass over what it kept narrows to the right flows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeVar
 
-from inspector.core.flow import FlowState
+from inspector.core.filter_parse import And, Node, Not, Parser
+from inspector.core.filter_terms import FilterError, FlowTest, RowTest, Subject, Term
+from inspector.core.flow import Flow
 from inspector.core.summary import FlowRow
 
-Predicate = Callable[[FlowRow], bool]
+__all__ = ["FilterError", "FlowFilter", "parse_filter"]
 
-
-class FilterError(ValueError):
-    """The filter text is malformed; the message says which term."""
+Predicate = RowTest
+S = TypeVar("S")
 
 
 @dataclass(frozen=True, slots=True)
 class FlowFilter:
     text: str
     predicate: Predicate | None
-    """None when the filter is empty (everything matches)."""
+    """The row predicate; None when the filter is empty (everything
+    matches)."""
+    flow_predicate: FlowTest | None = None
+    needs_flow: bool = False
+    """Some terms (headers, bodies) are only known from a whole flow: the
+    row predicate lets through every row they might match, and
+    ``matches_flow`` decides."""
+    response_terms: list[str] = field(default_factory=list)
+    """The terms, as written, whose verdict depends on the response."""
 
     def __call__(self, flow: FlowRow) -> bool:
         return self.predicate is None or self.predicate(flow)
 
+    def matches_flow(self, flow: Flow) -> bool:
+        """The exact verdict on a whole flow, every term included."""
+        return self.flow_predicate is None or self.flow_predicate(Subject(flow))
+
     @property
     def uses_response(self) -> bool:
         """Whether a flow's verdict can change once its response arrives."""
-        text = self.text.lower()
-        return "status:" in text or "type:" in text
+        return bool(self.response_terms)
 
 
 def parse_filter(text: str) -> FlowFilter:
-    terms = [_term(word) for word in text.split()]
-    if not terms:
+    """Compile ``text``; raises FilterError (with a ``position``) when it
+    is malformed."""
+    node = Parser(text).parse()
+    if node is None:
         return FlowFilter(text, None)
-    if len(terms) == 1:
-        return FlowFilter(text, terms[0])
-
-    def all_match(flow: FlowRow) -> bool:
-        return all(term(flow) for term in terms)
-
-    return FlowFilter(text, all_match)
-
-
-def _term(word: str) -> Predicate:
-    negate = word.startswith("-") and len(word) > 1
-    if negate:
-        word = word[1:]
-    key, sep, value = word.partition(":")
-    if sep and key.lower() in _KEYS:
-        if not value:
-            raise FilterError(f"'{key}:' needs a value")
-        predicate = _KEYS[key.lower()](value)
-    else:
-        needle = word.lower()
-
-        def predicate(flow: FlowRow) -> bool:
-            return needle in flow.url.lower()
-
-    if negate:
-        inner = predicate
-
-        def predicate(flow: FlowRow) -> bool:
-            return not inner(flow)
-
-    return predicate
+    terms = list(_terms(node))
+    needs_flow = any(term.row is None for term in terms)
+    predicate = _maybe(node)[0] if needs_flow else _row(node)
+    return FlowFilter(
+        text,
+        predicate,
+        _flow(node),
+        needs_flow,
+        [term.source for term in terms if term.uses_response],
+    )
 
 
-def _method(value: str) -> Predicate:
-    wanted = value.upper()
-    return lambda flow: flow.method == wanted
+def _terms(node: Node) -> list[Term]:
+    if isinstance(node, Term):
+        return [node]
+    if isinstance(node, Not):
+        return _terms(node.node)
+    return [term for child in node.nodes for term in _terms(child)]
 
 
-def _host(value: str) -> Predicate:
-    needle = value.lower()
-    return lambda flow: needle in flow.host
+def _combine(tests: list[Callable[[S], bool]], every: bool) -> Callable[[S], bool]:
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        if every:
+            return lambda item: first(item) and second(item)
+        return lambda item: first(item) or second(item)
+    if every:
+        return lambda item: all(test(item) for test in tests)
+    return lambda item: any(test(item) for test in tests)
 
 
-def _status(value: str) -> Predicate:
-    value = value.lower()
-    if value == "error":
-        return lambda flow: flow.state is FlowState.FAILED
-    if value == "pending":
-        return lambda flow: not flow.has_response and not flow.finished
-    if len(value) == 3 and value[0] in "12345" and value[1:] == "xx":
-        low = int(value[0]) * 100
-        return lambda flow: flow.has_response and low <= flow.status < low + 100
-    if value.isdigit() and len(value) == 3:
-        code = int(value)
-        return lambda flow: flow.has_response and flow.status == code
-    raise FilterError(f"status:{value} is not a status (try 404, 4xx, error or pending)")
+def _negate(test: Callable[[S], bool]) -> Callable[[S], bool]:
+    return lambda item: not test(item)
 
 
-def _type(value: str) -> Predicate:
-    value = value.lower()
-    if value in ("ws", "websocket"):
-        return lambda flow: flow.is_websocket
-    if value == "tunnel":
-        return lambda flow: flow.is_tunnel
-    return lambda flow: value in flow.content_type.lower()
+def _row(node: Node) -> RowTest:
+    """The exact row predicate of a tree without flow-only terms."""
+    if isinstance(node, Term):
+        assert node.row is not None
+        return node.row
+    if isinstance(node, Not):
+        return _negate(_row(node.node))
+    return _combine([_row(child) for child in node.nodes], isinstance(node, And))
 
 
-_KEYS: dict[str, Callable[[str], Predicate]] = {
-    "method": _method,
-    "host": _host,
-    "status": _status,
-    "type": _type,
-}
+def _always(row: FlowRow) -> bool:
+    return True
+
+
+def _never(row: FlowRow) -> bool:
+    return False
+
+
+def _maybe(node: Node) -> tuple[RowTest, RowTest]:
+    """Row predicates for a tree whose flow-only terms are unknown: whether
+    it may be true, and whether it surely is (three-valued logic, each
+    test a plain two-valued closure)."""
+    if isinstance(node, Term):
+        if node.row is None:
+            return _always, _never
+        return node.row, node.row
+    if isinstance(node, Not):
+        possible, certain = _maybe(node.node)
+        return _negate(certain), _negate(possible)
+    pairs = [_maybe(child) for child in node.nodes]
+    every = isinstance(node, And)
+    return (
+        _combine([pair[0] for pair in pairs], every),
+        _combine([pair[1] for pair in pairs], every),
+    )
+
+
+def _flow(node: Node) -> FlowTest:
+    if isinstance(node, Term):
+        return node.flow
+    if isinstance(node, Not):
+        return _negate(_flow(node.node))
+    return _combine([_flow(child) for child in node.nodes], isinstance(node, And))

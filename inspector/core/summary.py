@@ -57,6 +57,8 @@ FLAG_BODIES_DROPPED = 1
 FLAG_TUNNEL = 2
 FLAG_HAS_RESPONSE = 4
 FLAG_WEBSOCKET = 8
+FLAG_IMPORTED = 16
+"""Read from a file (HAR), not captured here."""
 
 _INT64 = range(-(2**63), 2**63)
 """What the window's mirror keeps sizes and tunnel ids in."""
@@ -82,6 +84,8 @@ def summarize(flow: Flow) -> tuple[Any, ...]:
     flags = FLAG_BODIES_DROPPED if flow.bodies_dropped else 0
     if response is not None:
         flags |= FLAG_HAS_RESPONSE
+    if flow.imported:
+        flags |= FLAG_IMPORTED
     scheme = request.scheme
     kind = content_type(flow)
     websocket: tuple[int, ...] = ()
@@ -211,6 +215,10 @@ class FlowRow:
     @property
     def is_tunnel(self) -> bool:
         return bool(self.flags & FLAG_TUNNEL)
+
+    @property
+    def is_imported(self) -> bool:
+        return bool(self.flags & FLAG_IMPORTED)
 
     @property
     def bodies_dropped(self) -> bool:

@@ -47,7 +47,7 @@ def test_empty_matches_everything() -> None:
         ("users method:GET status:2xx", True),
         ("users method:POST", False),
         ("example.com/v1", True),
-        ("foo:bar", False),
+        ('"foo:bar"', False),
     ],
 )
 def test_terms(text: str, expected: bool) -> None:
@@ -62,7 +62,7 @@ def test_status_error_and_pending() -> None:
     assert not parse_filter("status:4xx")(_flow(status=None))
 
 
-@pytest.mark.parametrize("text", ["status:abc", "status:6xx", "status:", "method:"])
+@pytest.mark.parametrize("text", ["status:abc", "status:6xx", "status:", "method:", "foo:bar"])
 def test_malformed_terms_raise(text: str) -> None:
     with pytest.raises(FilterError):
         parse_filter(text)
