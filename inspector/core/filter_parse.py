@@ -85,7 +85,7 @@ def tokenize(text: str) -> list[Token]:
         elif char == "|":
             tokens.append(Token("or", i))
             i += 1
-        elif char == "-" and i + 1 < n and not _ends(text[i + 1]):
+        elif char == "-" and i + 1 < n and (text[i + 1] == "(" or not _ends(text[i + 1])):
             tokens.append(Token("not", i))
             i += 1
         else:
@@ -165,7 +165,7 @@ def _header_value(text: str, at: int) -> tuple[Value, Value | None, int]:
         value, end = _quoted(text, at)
         name_text, sep, wanted_text = value.text.partition("=")
         if not name_text:
-            raise FilterError("a header term needs a header name", at + 1)
+            raise FilterError("a header term needs a header name", at)
         wanted_value = Value(wanted_text, at + 2 + len(name_text)) if sep else None
         return Value(name_text, at + 1), wanted_value, end
     if at < len(text) and text[at] == "/":
