@@ -63,6 +63,7 @@ _COMPARED: dict[str, Callable[[str, str, Value], Term]] = {
     "size": T.size_term,
     "duration": T.duration_term,
 }
+_EXAMPLES = {"size": "size>10k", "duration": "duration>500ms"}
 _HEADERS = {"header": "", "reqheader": "req", "resheader": "res"}
 _BODIES = {"body": "", "reqbody": "req", "resbody": "res"}
 _OPERATORS = {"or": "or", "not": "not"}
@@ -117,7 +118,7 @@ def _keyed(text: str, start: int, match: re.Match[str]) -> tuple[Token, int] | N
     key, op, at = match[1].lower(), match[2], match.end()
     if key in _COMPARED:
         if op == ":":
-            raise FilterError(f"{key} takes a comparison ({key}>10, {key}<=20)", match.start(2))
+            raise FilterError(f"{key} takes a comparison ({_EXAMPLES[key]})", match.start(2))
         value, end = _value(text, at, regex=False, what=f"'{key}{op}'")
         term = _COMPARED[key](text[start:end], op, value)
     elif op == "=":
