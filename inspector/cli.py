@@ -15,6 +15,7 @@ from typing import NoReturn
 from inspector import __version__
 from inspector.core.certs import CertStore
 from inspector.core.config import config_dir, load_settings, sessions_dir
+from inspector.core.filter import FilterError, parse_filter
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.http_rules import MessageRejected, split_authority
 from inspector.core.session import Session, SessionError, new_path, private_dir, prune
@@ -117,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     headless.add_argument(
         "--stats", metavar="SECONDS", type=float, help="print the event relay's metrics"
+    )
+    headless.add_argument(
+        "--filter",
+        metavar="EXPR",
+        help="print only the flows that match EXPR (the filter language, docs/filter.md)",
     )
     headless.add_argument(
         "--session",
@@ -346,6 +352,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.headless:
         if not _check_remote(settings.listen_host, settings.allow_remote):
             return 2
+        only = None
+        if args.filter is not None:
+            try:
+                only = parse_filter(args.filter)
+            except FilterError as exc:
+                return _fail(f"--filter: {exc}")
         from inspector import headless
 
         try:
@@ -359,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                         confdir=config_dir(args.confdir),
                         relay_capacity=args.relay_capacity,
                         session_path=Path(args.session) if args.session else None,
+                        only=only,
                     )
                 )
         except KeyboardInterrupt:

@@ -22,6 +22,7 @@ from inspector.core.ca import CAError
 from inspector.core.certs import CertStore
 from inspector.core.config import config_dir
 from inspector.core.events import Event, FlowFailed, FlowFinished
+from inspector.core.filter import FlowFilter
 from inspector.core.flow import authority
 from inspector.core.format import flow_line
 from inspector.core.hostmatch import HostPatterns
@@ -61,10 +62,14 @@ def stats_line(stats: RelayStats, store: FlowStore | None = None) -> str:
 class FlowPrinter:
     """Prints each finished flow once, from relay batches or single events."""
 
-    def __init__(self, store: FlowStore, out: TextIO, quiet: bool) -> None:
+    def __init__(
+        self, store: FlowStore, out: TextIO, quiet: bool, only: FlowFilter | None = None
+    ) -> None:
         self.store = store
         self.out = out
         self.quiet = quiet
+        self.only = only
+        """Print only the flows this matches (``--filter``)."""
         self._printed: set[int] = set()
         self._scan_from = 1
         """No flow below this id is left unprinted and unfinished."""
@@ -90,7 +95,7 @@ class FlowPrinter:
             if flow is None or not flow.finished:
                 continue
             self._printed.add(flow_id)
-            if not self.quiet:
+            if not self.quiet and (self.only is None or self.only.matches_flow(flow)):
                 lines.append(flow_line(flow))
         if lines:
             self.out.write("\n".join(lines) + "\n")
@@ -118,6 +123,7 @@ async def run(
     confdir: Path | None = None,
     relay_capacity: int | None = None,
     session_path: Path | None = None,
+    only: FlowFilter | None = None,
 ) -> int:
     """Serve until SIGINT or SIGTERM; return the process exit status."""
     gcpolicy.install()
@@ -134,7 +140,7 @@ async def run(
     first_id = writer.last_id if writer is not None else 0
     store = FlowStore(settings.body_memory_limit, settings.max_flows, start_after=first_id)
     store.ws_memory_limit = settings.ws_memory_limit
-    printer = FlowPrinter(store, out, quiet)
+    printer = FlowPrinter(store, out, quiet, only)
     limits = RelayLimits()
     if relay_capacity is not None:
         limits = RelayLimits(max_pending_flow_ids=relay_capacity)

@@ -2,8 +2,9 @@
 
 - ``inspector session info SESSION``: ``flows N`` and the time span.
 
-- ``inspector har export SESSION OUT.har [--include-secrets] [--ids FILE]``:
-  the session's flows (or those FILE lists) as HAR 1.2, in the order they
+- ``inspector har export SESSION OUT.har [--include-secrets] [--ids FILE]
+  [--filter EXPR]``: the session's flows (those FILE lists, those EXPR
+  matches) as HAR 1.2, in the order they
   started, secrets redacted unless asked to keep them.
 - ``inspector har import IN.har SESSION``: a new session from a HAR file,
   ``imported N flows (E with errors)``; N counts every entry, those with
@@ -27,6 +28,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from inspector.core.filter import FilterError, FlowFilter, parse_filter
 from inspector.core.format import duration
 from inspector.core.session import Session, SessionError, remove
 
@@ -89,6 +91,11 @@ def har_main(argv: list[str]) -> int:
         help="keep credentials, cookies and secret-looking parameters (redacted by default)",
     )
     export.add_argument(
+        "--filter",
+        metavar="EXPR",
+        help="export only the flows that match EXPR (the filter language, docs/filter.md)",
+    )
+    export.add_argument(
         "--ids",
         metavar="FILE",
         help="export only the flows whose ids FILE lists (one a line; - for standard input)",
@@ -103,8 +110,14 @@ def har_main(argv: list[str]) -> int:
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if args.command == "export":
+            only = None
+            if args.filter is not None:
+                try:
+                    only = parse_filter(args.filter)
+                except FilterError as exc:
+                    return _fail(f"--filter: {exc}")
             ids = _read_ids(args.ids) if args.ids else None
-            return _export(Path(args.session), Path(args.out), args.include_secrets, ids)
+            return _export(Path(args.session), Path(args.out), args.include_secrets, ids, only)
         return _import(Path(args.har), Path(args.session))
     except KeyboardInterrupt:
         return 130
@@ -123,7 +136,13 @@ def _read_ids(source: str) -> set[int]:
     return ids
 
 
-def _export(session_path: Path, out: Path, include_secrets: bool, ids: set[int] | None) -> int:
+def _export(
+    session_path: Path,
+    out: Path,
+    include_secrets: bool,
+    ids: set[int] | None,
+    only: FlowFilter | None = None,
+) -> int:
     from inspector.core.har_export import write_har
 
     try:
@@ -138,6 +157,8 @@ def _export(session_path: Path, out: Path, include_secrets: bool, ids: set[int] 
             flows = session.flows(by_start=True)
             if ids is not None:
                 flows = (flow for flow in flows if flow.id in ids)
+            if only is not None:
+                flows = (flow for flow in flows if only.matches_flow(flow))
             count = write_har(flows, stream, include_secrets=include_secrets)
         partial.replace(out)
     except (SessionError, sqlite3.Error) as exc:

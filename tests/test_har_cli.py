@@ -201,3 +201,24 @@ def test_export_of_what_is_not_a_session(
     assert main(["har", "export", str(bogus), str(out)]) == 2
     assert not out.exists() and not list(tmp_path.glob(".out.har*"))
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_export_of_matching_flows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    captured = tmp_path / "captured.inspector"
+    _capture(captured)
+    har = tmp_path / "some.har"
+    expr = "status:2xx -path:/gzip (method:POST or resheader:set-cookie)"
+    assert main(["har", "export", str(captured), str(har), "--filter", expr]) == 0
+    assert capsys.readouterr().out == "exported 2 flows\n"
+    urls = [e["request"]["url"] for e in json.loads(har.read_text())["log"]["entries"]]
+    assert [u.split("?")[0].split("/")[-1] for u in urls] == ["page", "form"]
+
+
+def test_export_with_a_malformed_filter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    captured = tmp_path / "captured.inspector"
+    _capture(captured)
+    out = tmp_path / "out.har"
+    assert main(["har", "export", str(captured), str(out), "--filter", "status:4xx or"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("inspector: --filter:") and len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -67,6 +67,17 @@ def test_serves_prints_flows_and_stops_on_sigint() -> None:
         assert time.monotonic() - started < 2.0
 
 
+def test_filter_prints_only_the_matching_flows() -> None:
+    expr = 'path:/keep or body:"hello /body"'
+    with origin_thread() as port, headless("--filter", expr) as (proc, proxy_port):
+        for path in ("/drop", "/keep", "/body", "/also-dropped"):
+            assert _get_via(proxy_port, f"http://127.0.0.1:{port}{path}")[0] == 200
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+    paths = [line.split()[1].split(str(port))[1] for line in out.splitlines()]
+    assert paths == ["/keep", "/body"]
+
+
 def test_error_flows_are_printed_and_sigterm_exits_zero() -> None:
     with headless() as (proc, proxy_port):
         closed = socket.socket()

@@ -92,3 +92,16 @@ def test_open_refuses_what_is_not_a_session(
     assert main(["--open", str(path), "--confdir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "not an Inspector session" in err and len(err.strip().splitlines()) == 1
+
+
+def test_headless_refuses_a_malformed_filter_before_listening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["--headless", "--listen", "127.0.0.1:0", "--confdir", str(tmp_path), "--filter", "(a"]
+    )
+    assert code == 2
+    captured = capsys.readouterr()
+    assert "listening" not in captured.out
+    assert captured.err.startswith("inspector: --filter:")
+    assert len(captured.err.strip().splitlines()) == 1
