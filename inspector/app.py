@@ -101,6 +101,8 @@ class DesktopApp:
         self.reporter.window = self.window
         self.window.quit_requested.connect(self.quit)
         self.window.settings_requested.connect(self.open_settings)
+        self.window.filter_bar.set_saved(self.settings.gui.saved_filters)
+        self.window.filter_bar.saved_changed.connect(self._save_filters)
         self.window.toggle_requested.connect(
             lambda: self.tasks.spawn(self.toggle_proxy(), "Starting or stopping the proxy")
         )
@@ -306,6 +308,14 @@ class DesktopApp:
             lambda: self.tasks.spawn(self._apply_settings(dialog), "Applying settings")
         )
         dialog.show()
+
+    def _save_filters(self, saved: list[list[str]]) -> None:
+        self.settings.gui.saved_filters = saved
+        if self.options.persist:
+            try:
+                save_settings(self.options.confdir, self.settings)
+            except ConfigError as exc:
+                self.reporter.report(str(exc))
 
     async def _apply_settings(self, dialog: SettingsDialog) -> None:
         new = dialog.result_settings

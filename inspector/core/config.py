@@ -17,7 +17,7 @@ from typing import Any
 
 import platformdirs
 
-from inspector.core.settings import ProxySettings, RelaySettings, Settings
+from inspector.core.settings import GuiSettings, ProxySettings, RelaySettings, Settings
 
 APP_NAME = "inspector"
 SETTINGS_FILE = "settings.json"
@@ -39,6 +39,7 @@ PERSISTED: dict[str, tuple[str, ...]] = {
         "ignore_hosts",
     ),
     "relay": ("flush_interval_ms", "capacity"),
+    "gui": ("saved_filters",),
 }
 
 
@@ -114,11 +115,15 @@ def save_settings(directory: Path, settings: Settings) -> None:
         raise ConfigError(f"cannot save settings to {path}: {exc.strerror}") from None
 
 
-def _assign(target: ProxySettings | RelaySettings, name: str, value: Any) -> str | None:
+def _assign(
+    target: ProxySettings | RelaySettings | GuiSettings, name: str, value: Any
+) -> str | None:
     """Set ``target.name`` if ``value`` has the field's type and range;
     return a problem description otherwise."""
     field = next(f for f in dataclasses.fields(target) if f.name == name)
     expected = type(getattr(target, name))
+    if expected is list:
+        return _assign_pairs(target, field.name, value)
     if expected is bool:
         if not isinstance(value, bool):
             return f"expected true or false, got {value!r}"
@@ -133,4 +138,15 @@ def _assign(target: ProxySettings | RelaySettings, name: str, value: Any) -> str
     if expected is int and name != "listen_port" and value <= 0:
         return f"must be positive, got {value}"
     setattr(target, field.name, value)
+    return None
+
+
+def _assign_pairs(target: object, name: str, value: Any) -> str | None:
+    """A list of ``[name, text]`` pairs (the saved filters)."""
+    if not isinstance(value, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) for v in pair)
+        for pair in value
+    ):
+        return f"expected a list of [name, text] pairs, got {value!r}"
+    setattr(target, name, [list(pair) for pair in value])
     return None

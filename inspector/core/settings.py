@@ -1,7 +1,8 @@
 """Settings: typed objects with every default in one place.
 
 ``Settings`` is what gets persisted; ``ProxySettings`` is the part the
-engine reads and ``RelaySettings`` the part the event relay reads.
+engine reads, ``RelaySettings`` the part the event relay reads and
+``GuiSettings`` what only the window uses.
 """
 
 from __future__ import annotations
@@ -99,9 +100,17 @@ class RelaySettings:
 
 
 @dataclass(slots=True)
+class GuiSettings:
+    saved_filters: list[list[str]] = field(default_factory=list)
+    """The filter box's saved filters: ``[name, expression]`` pairs, in the
+    order they are listed."""
+
+
+@dataclass(slots=True)
 class Settings:
     proxy: ProxySettings = field(default_factory=ProxySettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
+    gui: GuiSettings = field(default_factory=GuiSettings)
 
 
 def is_loopback(host: str) -> bool:

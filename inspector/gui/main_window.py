@@ -27,7 +27,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QProgressBar,
     QSplitter,
@@ -36,7 +35,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.filter import FilterError, parse_filter
 from inspector.core.format import size
 from inspector.core.memory import rss_bytes
 from inspector.core.mirror import RowMirror
@@ -50,6 +48,7 @@ from inspector.gui.detail_pane import DetailPane
 from inspector.gui.engine_link import EngineLink
 from inspector.gui.engine_notice import EngineNotice
 from inspector.gui.event_log import EventLog
+from inspector.gui.filter_bar import FilterBar
 from inspector.gui.flow_model import FlowTableModel
 from inspector.gui.flow_table import FlowTable
 from inspector.gui.pressure_panel import PressurePanel
@@ -58,7 +57,6 @@ from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineError
 
 STATS_INTERVAL_MS = 250
-FILTER_DELAY_MS = 150
 NO_STATS = RelayStats(ClassCounts(), ClassCounts(), ClassCounts())
 
 
@@ -97,16 +95,10 @@ class MainWindow(QMainWindow):
 
         self.model = FlowTableModel(mirror, self)
         self.table = FlowTable(self.model)
-        self.filter_box = QLineEdit()
-        self.filter_box.setPlaceholderText(
-            "Filter: text in URL, method:POST, status:4xx, host:api   (Ctrl+F)"
-        )
-        self.filter_box.setClearButtonEnabled(True)
-        self._filter_timer = QTimer(self)
-        self._filter_timer.setSingleShot(True)
-        self._filter_timer.setInterval(FILTER_DELAY_MS)
-        self._filter_timer.timeout.connect(self._apply_filter)
-        self.filter_box.textChanged.connect(lambda _t: self._filter_timer.start())
+        self.filter_bar = FilterBar()
+        self.filter_box = self.filter_bar.box
+        self.filter_bar.filter_changed.connect(self.model.set_filter)
+        self.filter_bar.escaped.connect(self.table.setFocus)
         self.detail = DetailPane(executor)
         self.follower = DetailFollower(self.detail, link, tasks)
         self.table.flow_selected.connect(
@@ -123,7 +115,7 @@ class MainWindow(QMainWindow):
         top_layout.setSpacing(4)
         top_layout.addWidget(self.notice)
         self._top_layout = top_layout
-        top_layout.addWidget(self.filter_box)
+        top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.table, 1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
@@ -365,19 +357,6 @@ class MainWindow(QMainWindow):
     def focus_filter(self) -> None:
         self.filter_box.setFocus()
         self.filter_box.selectAll()
-
-    def _apply_filter(self) -> None:
-        text = self.filter_box.text()
-        try:
-            flow_filter = parse_filter(text)
-        except FilterError as exc:
-            self.filter_box.setStyleSheet("QLineEdit { border: 2px solid #d73a49; }")
-            self.filter_box.setToolTip(str(exc))
-            self.statusBar().showMessage(str(exc), 5000)
-            return
-        self.filter_box.setStyleSheet("")
-        self.filter_box.setToolTip("")
-        self.model.set_filter(flow_filter)
 
     def clear(self) -> None:
         self.tasks.spawn(self._clear(), "Clearing the flows")
