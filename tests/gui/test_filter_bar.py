@@ -3,17 +3,21 @@ Esc, saved filters persisted, and malformed expressions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
+from inspector.app import DesktopApp
 from inspector.core.config import load_settings, save_settings
 from inspector.gui.filter_bar import HISTORY_SIZE, FilterBar
 from inspector.gui.flow_cells import FLOW_ID_ROLE
 from inspector.gui.flow_model import FlowTableModel
 from tests.gui.feed import Feed
+
+RunApp = Callable[..., int]
 
 
 def _ids(model: FlowTableModel) -> list[int]:
@@ -200,3 +204,16 @@ def test_a_malformed_filter_shows_its_error_and_keeps_the_last_good(qtbot: QtBot
     qtbot.waitUntil(lambda: bar.current.text == "host:api")
     model.wait_job()
     assert _ids(model) == [1, 2, 4, 5]
+
+
+def test_the_window_saves_filters_to_its_settings(run_app: RunApp, tmp_path: Path) -> None:
+    async def scenario(app: DesktopApp) -> None:
+        bar = app.window.filter_bar
+        bar.box.setText("status:5xx")
+        bar.save_current("errors")
+        assert app.settings.gui.saved_filters == [["errors", "status:5xx"]]
+        assert app.window.filter_box is bar.box
+
+    assert run_app(scenario, persist=True) == 0
+    loaded, problems = load_settings(tmp_path / "conf")
+    assert problems == [] and loaded.gui.saved_filters == [["errors", "status:5xx"]]
