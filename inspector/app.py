@@ -38,7 +38,7 @@ from inspector.core.config import ConfigError, save_settings
 from inspector.core.memory import pin_mmap_threshold
 from inspector.core.mirror import RowMirror
 from inspector.core.protocol import Message, ProtocolError
-from inspector.core.session import new_path
+from inspector.core.session_files import new_path
 from inspector.gui.ca_dialog import CADialog
 from inspector.gui.controller import ProxyController
 from inspector.gui.engine_link import EngineLink

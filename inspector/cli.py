@@ -18,7 +18,8 @@ from inspector.core.config import config_dir, load_settings, sessions_dir
 from inspector.core.filter import FilterError, parse_filter
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.http_rules import MessageRejected, split_authority
-from inspector.core.session import Session, SessionError, new_path, private_dir, prune
+from inspector.core.session import Session, SessionError
+from inspector.core.session_files import new_path, private_dir, prune
 from inspector.core.settings import ProxySettings, is_loopback
 from inspector.link.spawn import ENGINE_COMMAND
 from inspector.options import ENGINES, Options

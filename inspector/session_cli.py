@@ -30,7 +30,8 @@ from pathlib import Path
 
 from inspector.core.filter import FilterError, FlowFilter, parse_filter
 from inspector.core.format import duration
-from inspector.core.session import Session, SessionError, remove
+from inspector.core.session import Session, SessionError
+from inspector.core.session_files import remove
 
 
 class _Parser(argparse.ArgumentParser):

@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from inspector.core.files import make_private_dir
+
 CA_CERT_FILE = "inspector-ca.pem"
 CA_KEY_FILE = "inspector-ca-key.pem"
 
@@ -155,7 +157,7 @@ class CertificateAuthority:
             serialization.NoEncryption(),
         )
         try:
-            _make_private_dir(directory)
+            make_private_dir(directory)
             write_atomically(key_path, key_pem, 0o600)
             write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
         except OSError as exc:
@@ -245,18 +247,6 @@ def _read(path: Path) -> bytes:
         raise CAError(f"{path} is missing") from None
     except OSError as exc:
         raise CAError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def _make_private_dir(directory: Path) -> None:
-    """Create ``directory`` (and missing parents) owner-only; an existing
-    directory keeps its mode, which the user may have chosen."""
-    if directory.is_dir():
-        return
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
-        directory.mkdir(mode=0o700)
-        # mkdir's mode passes through the umask; chmod does not.
-        os.chmod(directory, 0o700)
 
 
 def write_atomically(path: Path, data: bytes, mode: int) -> None:

@@ -37,16 +37,17 @@ import msgpack
 import zstandard
 
 from inspector.core import ws_wire
+from inspector.core.files import make_private_dir
 from inspector.core.flow import Flow
 from inspector.core.headers import PackedHeaders
 from inspector.core.protocol import ProtocolError
+from inspector.core.session_files import remove
 from inspector.core.summary import summarize
 from inspector.core.websocket import WebSocketInfo
 from inspector.core.wire import flow_from_wire, flow_to_wire
 
 SCHEMA = 1
 APP = "inspector"
-SUFFIX = ".inspector"
 MAX_BLOB = 256 * 1024 * 1024
 """The most one record decompresses to: a damaged or hostile file cannot
 make a reader allocate without bound."""
@@ -157,13 +158,6 @@ def _unreadable(exc: sqlite3.DatabaseError) -> str:
     return f"not an Inspector session ({exc})"
 
 
-def private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) if needed, mode 0700."""
-    path.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(OSError):
-        path.chmod(0o700)
-
-
 class Session:
     """One open session file (for writing, or read-only)."""
 
@@ -179,8 +173,7 @@ class Session:
         """A new, empty session at ``path`` (which must not exist); a
         missing directory is created private (an existing one is left as
         it is: it may be anybody's, ``/tmp`` say)."""
-        if not path.parent.exists():
-            private_dir(path.parent)
+        make_private_dir(path.parent)
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
         conn = cls._connect(path, writable=True)
@@ -483,45 +476,3 @@ class Session:
             raise SessionError(f"damaged messages in the session (flow {flow_id}): {exc}") from None
         info.messages.extend(messages)
         info.kept_bytes = sum(len(m.payload) for m in messages)
-
-
-def new_path(directory: Path, now: float | None = None) -> Path:
-    """A fresh session file name in ``directory``, by the local time."""
-    stamp = time.strftime("%Y-%m-%d_%H%M%S", time.localtime(now))
-    path = directory / f"{stamp}{SUFFIX}"
-    n = 1
-    while path.exists():
-        n += 1
-        path = directory / f"{stamp}-{n}{SUFFIX}"
-    return path
-
-
-def recorded(directory: Path) -> list[Path]:
-    """The session files in ``directory``, newest first."""
-    try:
-        files = [p for p in directory.iterdir() if p.suffix == SUFFIX and p.is_file()]
-    except OSError:
-        return []
-    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
-
-
-def remove(path: Path) -> None:
-    """Delete a session file with its WAL companions (missing ones too)."""
-    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        with contextlib.suppress(FileNotFoundError):
-            leftover.unlink()
-
-
-def prune(directory: Path, keep_days: float, now: float | None = None) -> list[Path]:
-    """Delete recorded sessions not written for ``keep_days``; return them."""
-    limit = (time.time() if now is None else now) - keep_days * 86400
-    gone = []
-    for path in recorded(directory):
-        try:
-            if path.stat().st_mtime >= limit:
-                continue
-            remove(path)
-        except OSError:
-            continue
-        gone.append(path)
-    return gone

@@ -28,7 +28,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, Qt, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from inspector.core.session import remove
+from inspector.core.session_files import remove
 from inspector.gui.launch import inspector_command
 
 CANCEL_GRACE_MS = 2000

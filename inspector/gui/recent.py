@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from inspector.core.session import Session, SessionError, recorded
+from inspector.core.session import Session, SessionError
+from inspector.core.session_files import recorded
 
 STATE_FILE = "recent.json"
 MAX_RECENT = 10

@@ -22,7 +22,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QMessageBox
 
-from inspector.core.session import SUFFIX, Session, SessionError, private_dir, recorded, remove
+from inspector.core.session import Session, SessionError
+from inspector.core.session_files import SUFFIX, private_dir, recorded, remove
 from inspector.gui.cli_job import CliJob, JobProgress
 from inspector.gui.file_menu import FileMenu
 from inspector.gui.har_dialogs import ExportHarDialog, Scope

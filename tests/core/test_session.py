@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -211,25 +210,6 @@ def test_a_damaged_record_is_a_clear_error(tmp_path: Path) -> None:
         session._conn.execute("UPDATE flows SET head = x'00010203' WHERE id = 1")
     with Session.open(path) as session, pytest.raises(SessionError, match="damaged record"):
         list(session.flows())
-
-
-def test_new_paths_recorded_and_pruned(tmp_path: Path) -> None:
-    now = time.time()
-    first = S.new_path(tmp_path, now)
-    Session.create(first).close()
-    second = S.new_path(tmp_path, now)
-    assert second != first and second.suffix == S.SUFFIX
-    Session.create(second).close()
-    old = tmp_path / "2020-01-01_000000.inspector"
-    Session.create(old).close()
-    (tmp_path / "2020-01-01_000000.inspector-wal").write_bytes(b"")
-    os.utime(old, (now - 30 * 86400, now - 30 * 86400))
-    (tmp_path / "notes.txt").write_text("not a session")
-    assert set(S.recorded(tmp_path)) == {first, second, old}
-    assert S.prune(tmp_path, 7, now) == [old]
-    assert not old.exists() and not (tmp_path / "2020-01-01_000000.inspector-wal").exists()
-    assert set(S.recorded(tmp_path)) == {first, second}
-    assert (tmp_path / "notes.txt").exists()
 
 
 def test_save_as_copies_a_session_being_written(tmp_path: Path) -> None:
