@@ -11,14 +11,13 @@ finished flow no longer changes, so encoding it later reads it as it was.
 
 Deletes and clears go through the same pipe, in order with the writes.
 Bodies over the store's memory limit leave memory once the file holds
-them (``attach``) and are read back from it (``read_bodies``, on a thread
-of this process with a read-only connection).
+them (``attach``) and are read back from it (``read_bodies``: a
+``SessionReader`` of the file, on a thread of its own).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import sys
@@ -27,9 +26,10 @@ from pathlib import Path
 from inspector.core import protocol
 from inspector.core.flow import Flow
 from inspector.core.protocol import FrameReader, ProtocolError
-from inspector.core.session import REQUEST, RESPONSE, Session, record
+from inspector.core.session import Session, SessionError, record
 from inspector.core.store import FlowStore
 from inspector.proxy.session_process import COMMAND
+from inspector.proxy.session_reader import SessionReader
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ class SessionWriter:
         self._acked_through = 0
         self._process: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._reads = concurrent.futures.ThreadPoolExecutor(1, "session-reader")
-        self._reader: Session | None = None
+        self._reads: SessionReader | None = None
+        """The file opened read-only, for bodies that left memory."""
         self._answers = FrameReader()
         self._closed = False
 
@@ -99,6 +99,10 @@ class SessionWriter:
             stdout=asyncio.subprocess.PIPE,
         )
         loop = asyncio.get_running_loop()
+        try:
+            self._reads = await loop.run_in_executor(None, SessionReader.open, self.path)
+        except SessionError as exc:
+            log.error("bodies cannot be read back from %s: %s", self.path, exc)
         self._tasks = [
             loop.create_task(self._run(), name="session writer"),
             loop.create_task(self._acks(), name="session acks"),
@@ -210,17 +214,9 @@ class SessionWriter:
     async def read_bodies(self, flow_id: int) -> tuple[bytes, bytes]:
         """A flow's request and response bodies, from the file (what left
         memory); empty when the file cannot give them."""
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._reads, self._bodies, flow_id)
-        except Exception as exc:  # sqlite3.Error, SessionError: say it, answer empty
-            log.error("reading flow %d from the session %s failed: %s", flow_id, self.path, exc)
+        if self._reads is None:
             return b"", b""
-
-    def _bodies(self, flow_id: int) -> tuple[bytes, bytes]:
-        if self._reader is None:
-            self._reader = Session.open(self.path)
-        return self._reader.body(flow_id, REQUEST), self._reader.body(flow_id, RESPONSE)
+        return await self._reads.read_bodies(flow_id)
 
     async def close(self) -> None:
         """Hand over what is left, let the writer process commit it and end."""
@@ -247,7 +243,5 @@ class SessionWriter:
                 await process.wait()
             if process.returncode not in (0, None) and not self.failed:
                 self._fail(f"the session writer process ended (status {process.returncode})")
-        loop = asyncio.get_running_loop()
-        if self._reader is not None:
-            await loop.run_in_executor(self._reads, self._reader.close)
-        self._reads.shutdown(wait=True)
+        if self._reads is not None:
+            await self._reads.close()
