@@ -22,6 +22,7 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from inspector.core import protocol
 from inspector.core.flow import Flow
@@ -66,7 +67,7 @@ class SessionWriter:
         self._seq = 0
         self._acked_through = 0
         self._process: asyncio.subprocess.Process | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
         self._reads: SessionReader | None = None
         """The file opened read-only, for bodies that left memory."""
         self._answers = FrameReader()
@@ -145,8 +146,11 @@ class SessionWriter:
     def set_limit(self, max_bytes: int) -> None:
         if max_bytes != self.max_bytes:
             self.max_bytes = max_bytes
-            asyncio.get_running_loop().create_task(
-                self._send({"t": "limit", "bytes": max_bytes}), name="session limit"
+            # Held with the other tasks: a task nobody holds may be collected.
+            self._tasks.append(
+                asyncio.get_running_loop().create_task(
+                    self._send({"t": "limit", "bytes": max_bytes}), name="session limit"
+                )
             )
 
     async def _done(self, seq: int | None) -> None:

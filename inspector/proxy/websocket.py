@@ -88,7 +88,6 @@ class _Session:
         self.flow = flow
         self.decoders = (DirectionDecoder(UP, extensions), DirectionDecoder(DOWN, extensions))
         self.noted = [False, False]
-        self.ended = [False, False]
         self.failure: FlowError | None = None
         self.closing = asyncio.Event()
         """Set once a close frame passed or a side closed."""
@@ -138,7 +137,6 @@ class _Session:
             # The read ended because the connection was lost (a reset), not
             # closed: a peer's FIN leaves the transport open for writing.
             self._fail(direction, None)
-        self.ended[direction] = True
         self.closing.set()
         sink.write_eof()
 
