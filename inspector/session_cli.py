@@ -1,6 +1,8 @@
 """``inspector session ...`` and ``inspector har ...``: captures for scripts.
 
 - ``inspector session info SESSION``: ``flows N`` and the time span.
+- ``inspector session search SESSION EXPR [--after ID] [--watch]``: the ids
+  of the flows EXPR matches, bodies and headers included (``search_cli``).
 
 - ``inspector har export SESSION OUT.har [--include-secrets] [--ids FILE]
   [--filter EXPR]``: the session's flows (those FILE lists, those EXPR
@@ -28,6 +30,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from inspector import search_cli
 from inspector.core.filter import FilterError, FlowFilter, parse_filter
 from inspector.core.format import duration
 from inspector.core.session import Session, SessionError
@@ -56,7 +59,10 @@ def session_main(argv: list[str]) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     info = commands.add_parser("info", help="print the number of flows and the time span")
     info.add_argument("session", metavar="SESSION")
+    search_cli.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "search":
+        return search_cli.run(args)
     try:
         with Session.open(Path(args.session)) as session:
             summary = session.info()

@@ -29,6 +29,7 @@ ROOT_ONLY = {
     "options",
     "resources",
     "session_cli",
+    "search_cli",
 }
 
 BLOCKER = """

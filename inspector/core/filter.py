@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from inspector.core.filter_parse import And, Node, Not, Parser
-from inspector.core.filter_terms import FilterError, FlowTest, RowTest, Subject, Term
+from inspector.core.filter_terms import FilterError, FlowTest, RowTest, Subject, Term, Value
 from inspector.core.flow import Flow
 from inspector.core.summary import FlowRow
 
-__all__ = ["FilterError", "FlowFilter", "parse_filter"]
+__all__ = ["FilterError", "FlowFilter", "Value", "parse_filter"]
 
 Predicate = RowTest
 S = TypeVar("S")
@@ -46,9 +46,24 @@ class FlowFilter:
     ``matches_flow`` decides."""
     response_terms: list[str] = field(default_factory=list)
     """The terms, as written, whose verdict depends on the response."""
+    certain: Predicate | None = None
+    """With ``needs_flow``: the rows the expression surely accepts whatever
+    their headers and bodies (``predicate`` accepts those it may)."""
+    needs_bodies: bool = False
+    """Some term reads a body (``needs_flow`` is then true too)."""
+    body_values: list[tuple[str, Value]] = field(default_factory=list)
+    """The body terms not under a ``not``: side (``req``, ``res``, or empty
+    for either) and value, what a body viewer highlights."""
 
     def __call__(self, flow: FlowRow) -> bool:
         return self.predicate is None or self.predicate(flow)
+
+    def surely(self, flow: FlowRow) -> bool:
+        """Whether the row alone shows the flow matches (always the same
+        as calling the filter when ``needs_flow`` is false)."""
+        if not self.needs_flow:
+            return self(flow)
+        return self.certain is not None and self.certain(flow)
 
     def matches_flow(self, flow: Flow) -> bool:
         """The exact verdict on a whole flow, every term included."""
@@ -68,22 +83,30 @@ def parse_filter(text: str) -> FlowFilter:
         return FlowFilter(text, None)
     terms = list(_terms(node))
     needs_flow = any(term.row is None for term in terms)
-    predicate = _maybe(node)[0] if needs_flow else _row(node)
+    possible, certain = _maybe(node) if needs_flow else (_row(node), None)
     return FlowFilter(
         text,
-        predicate,
+        possible,
         _flow(node),
         needs_flow,
         [term.source for term in terms if term.uses_response],
+        certain,
+        any(term.body is not None for term in terms),
+        [term.body for term in _terms(node, positive_only=True) if term.body is not None],
     )
 
 
-def _terms(node: Node) -> list[Term]:
+def _terms(node: Node, positive_only: bool = False) -> list[Term]:
+    """The terms of ``node``; with ``positive_only``, those under an even
+    number of ``not``s (``not not body:x`` still looks for x)."""
     if isinstance(node, Term):
         return [node]
     if isinstance(node, Not):
-        return _terms(node.node)
-    return [term for child in node.nodes for term in _terms(child)]
+        if not positive_only:
+            return _terms(node.node)
+        inner = node.node
+        return _terms(inner.node, True) if isinstance(inner, Not) else []
+    return [term for child in node.nodes for term in _terms(child, positive_only)]
 
 
 def _combine(tests: list[Callable[[S], bool]], every: bool) -> Callable[[S], bool]:

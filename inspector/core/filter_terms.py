@@ -73,6 +73,9 @@ class Term:
     row: RowTest | None
     flow: FlowTest
     uses_response: bool = False
+    body: tuple[str, Value] | None = None
+    """For a body term, its side (``req``, ``res`` or empty for either)
+    and value: what a body viewer highlights."""
 
 
 def text_test(value: Value) -> TextTest:
@@ -301,7 +304,7 @@ def body_term(source: str, value: Value, side: str) -> Term:
             return True
         return side != "req" and match(subject.body(True))
 
-    return Term(source, None, test, side != "req")
+    return Term(source, None, test, side != "req", (side, value))
 
 
 def _body_text(message: Message) -> str:

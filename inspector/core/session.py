@@ -416,6 +416,35 @@ class Session:
         )
         return [(int(i), *_unpack(row)[1:]) for i, row in cursor]
 
+    def heads(self, after: int = 0, limit: int = 500) -> list[tuple[int, tuple[Any, ...], bytes]]:
+        """Flows with ids after ``after``, in id order: id, summary row and
+        the packed head (``load`` makes it a flow), without their bodies."""
+        cursor = self._conn.execute(
+            "SELECT id, row, head FROM flows WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+        )
+        return [(int(i), (int(i), *_unpack(row)[1:]), head) for i, row, head in cursor]
+
+    def heads_of(self, ids: Iterable[int]) -> list[tuple[int, tuple[Any, ...], bytes]]:
+        """``heads`` for these ids (those in the file)."""
+        wanted = sorted(set(ids))
+        found: list[tuple[int, tuple[Any, ...], bytes]] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            cursor = self._conn.execute(
+                f"SELECT id, row, head FROM flows WHERE id IN ({marks}) ORDER BY id", chunk
+            )
+            found.extend((int(i), (int(i), *_unpack(row)[1:]), head) for i, row, head in cursor)
+        return found
+
+    def count_after(self, after: int) -> int:
+        row = self._conn.execute("SELECT count(*) FROM flows WHERE id > ?", (after,)).fetchone()
+        return int(row[0])
+
+    def load(self, flow_id: int, head: bytes, bodies: bool = True) -> Flow:
+        """The flow of a ``heads`` entry (raises SessionError if damaged)."""
+        return self._load(flow_id, head, bodies)
+
     def flow(self, flow_id: int) -> Flow | None:
         """One flow, bodies and messages included."""
         row = self._conn.execute("SELECT head FROM flows WHERE id = ?", (flow_id,)).fetchone()
