@@ -41,6 +41,7 @@ from inspector.proxy.batches import DEFAULT_BUDGET, BatchBuilder
 from inspector.proxy.context import ServerContexts
 from inspector.proxy.diagnostics import LagMonitor, census, process_figures
 from inspector.proxy.errors import ListenError
+from inspector.proxy.search import FlowSearch
 from inspector.proxy.server import ProxyServer
 from inspector.proxy.session_reader import SessionReader
 from inspector.proxy.session_writer import SessionWriter
@@ -106,6 +107,7 @@ class EngineService:
             "body": self._body,
             "ws_messages": self._ws_messages,
             "ws_message": self._ws_message,
+            "search": FlowSearch(self.store),
             "shutdown": self._shutdown,
             "diagnostics": self._diagnostics,
         }
