@@ -39,7 +39,7 @@ PERSISTED: dict[str, tuple[str, ...]] = {
         "ignore_hosts",
     ),
     "relay": ("flush_interval_ms", "capacity"),
-    "gui": ("saved_filters",),
+    "gui": ("saved_filters", "filter_history"),
 }
 
 
@@ -122,6 +122,8 @@ def _assign(
     return a problem description otherwise."""
     field = next(f for f in dataclasses.fields(target) if f.name == name)
     expected = type(getattr(target, name))
+    if expected is list and name == "filter_history":
+        return _assign_strings(target, field.name, value)
     if expected is list:
         return _assign_pairs(target, field.name, value)
     if expected is bool:
@@ -138,6 +140,14 @@ def _assign(
     if expected is int and name != "listen_port" and value <= 0:
         return f"must be positive, got {value}"
     setattr(target, field.name, value)
+    return None
+
+
+def _assign_strings(target: object, name: str, value: Any) -> str | None:
+    """A list of texts (the filter history)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return f"expected a list of texts, got {value!r}"
+    setattr(target, name, list(value))
     return None
 
 

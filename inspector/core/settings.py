@@ -104,6 +104,8 @@ class GuiSettings:
     saved_filters: list[list[str]] = field(default_factory=list)
     """The filter box's saved filters: ``[name, expression]`` pairs, in the
     order they are listed."""
+    filter_history: list[str] = field(default_factory=list)
+    """The filter box's applied expressions, most recent first."""
 
 
 @dataclass(slots=True)

@@ -11,6 +11,8 @@ Signals:
     escaped(): Esc in the box (the window moves the focus to the table).
     saved_changed(list): the saved filters, ``[name, expression]`` pairs,
         after one was saved or removed.
+    history_changed(list): the history, most recent first, after an
+        expression was applied.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.filter import FilterError, FlowFilter, parse_filter
+from inspector.core.summary import FlowRow
 
 FILTER_DELAY_MS = 150
 HISTORY_SIZE = 20
@@ -70,13 +73,22 @@ def both(first: FlowFilter, second: FlowFilter) -> FlowFilter:
         return first
     if first.predicate is None and first.flow_predicate is None:
         return second
+    needs_flow = first.needs_flow or second.needs_flow
     return FlowFilter(
         f"({first.text}) ({second.text})",
         _and(first.predicate, second.predicate),
         _and(first.flow_predicate, second.flow_predicate),
-        first.needs_flow or second.needs_flow,
+        needs_flow,
         first.response_terms + second.response_terms,
+        _and(_surely(first), _surely(second)) if needs_flow else None,
+        first.needs_bodies or second.needs_bodies,
+        first.body_values + second.body_values,
     )
+
+
+def _surely(part: FlowFilter) -> Callable[[FlowRow], bool] | None:
+    """The rows ``part`` surely accepts (None: every row)."""
+    return part.certain if part.needs_flow else part.predicate
 
 
 class History:
@@ -140,6 +152,7 @@ class FilterBar(QWidget):
     filter_changed = Signal(object)
     escaped = Signal()
     saved_changed = Signal(list)
+    history_changed = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -259,8 +272,11 @@ class FilterBar(QWidget):
             self._show_error(str(exc))
             return
         self._show_error("")
-        if self.box.walking == -1:
+        if self.box.walking == -1 and text.strip():
+            before = list(self.history.items)
             self.history.add(text)
+            if self.history.items != before:
+                self.history_changed.emit(list(self.history.items))
         self.typed = typed
         self._send()
 
@@ -269,6 +285,9 @@ class FilterBar(QWidget):
         self.filter_changed.emit(self.current)
 
     # Saved filters
+
+    def set_history(self, items: list[str]) -> None:
+        self.history.items = [text for text in items if text.strip()][: self.history.size]
 
     def set_saved(self, saved: list[list[str]]) -> None:
         self.saved = [list(pair) for pair in saved]

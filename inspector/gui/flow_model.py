@@ -33,7 +33,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from inspector.core.filter import FlowFilter, parse_filter
+from inspector.core.filter import parse_filter
 from inspector.core.mirror import RowMirror
 from inspector.core.rowbatch import RowBatch
 from inspector.core.summary import ID, FlowRow
@@ -49,11 +49,13 @@ from inspector.gui.flow_cells import (
 )
 from inspector.gui.jobs import SlicedJob
 from inspector.gui.row_index import RowIndex
-from inspector.gui.table_jobs import runs_of, sliced_filter, sliced_sort
+from inspector.gui.table_jobs import RowFilter, runs_of, sliced_filter, sliced_sort
 
 Index = QModelIndex | QPersistentModelIndex
 INDEX_CHUNK = 50_000
 RESORT_DELAY_MS = 1000
+PLACE_ONE_BY_ONE = 32
+"""Fewer matches than this are inserted a row at a time."""
 RESET_AFTER_RUNS = 256
 """Scattered rows to remove in more runs than this: reset the model."""
 
@@ -62,6 +64,7 @@ class FlowTableModel(QAbstractTableModel):
     rows_appended = Signal()
     busy = Signal(str)
     progress = Signal(int)
+    search_wanted = Signal(list)
 
     def __init__(self, mirror: RowMirror, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -71,7 +74,7 @@ class FlowTableModel(QAbstractTableModel):
         """Highest flow id the model has considered."""
         self._dropped_seen = 0
         """Rows up to this id were removed for flows the engine dropped."""
-        self._filter = parse_filter("")
+        self._filter: RowFilter = parse_filter("")
         self._sort_column = Column.ID
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._index: RowIndex | None = None
@@ -83,6 +86,8 @@ class FlowTableModel(QAbstractTableModel):
         """Ids inserted while a job runs (it must keep them)."""
         self._job_removed: set[int] = set()
         """Ids removed while a job runs (it must drop them)."""
+        self._job_revealed: list[int] = []
+        """Ids a search matched while a filter job ran."""
         self._resort = QTimer(self)
         self._resort.setSingleShot(True)
         self._resort.setInterval(RESORT_DELAY_MS)
@@ -176,7 +181,7 @@ class FlowTableModel(QAbstractTableModel):
         return self._index.get(flow_id)
 
     @property
-    def filter(self) -> FlowFilter:
+    def filter(self) -> RowFilter:
         return self._filter
 
     @property
@@ -229,8 +234,10 @@ class FlowTableModel(QAbstractTableModel):
             return
         mirror, accept = self._mirror, self._filter
         undecided = accept.uses_response
+        awaits = getattr(accept, "awaits", None)
         fresh: list[int] = []
         late: list[int] = []
+        wanted: list[int] = []
         seen = self._seen
         for flow_id in ids:
             row = mirror.get(flow_id)
@@ -240,7 +247,11 @@ class FlowTableModel(QAbstractTableModel):
                 (fresh if flow_id > seen else late).append(flow_id)
             elif undecided and not row.finished:
                 self._undecided.add(flow_id)
+            elif awaits is not None and awaits(row):
+                wanted.append(flow_id)
         self._seen = max(seen, ids[-1])
+        if wanted:
+            self.search_wanted.emit(wanted)
         if fresh:
             self._insert(fresh)
         for flow_id in late:
@@ -294,6 +305,9 @@ class FlowTableModel(QAbstractTableModel):
         if flow.finished:
             self._undecided.discard(flow_id)
         if not self._filter(flow):
+            awaits = getattr(self._filter, "awaits", None)
+            if flow.finished and awaits is not None and awaits(flow):
+                self.search_wanted.emit([flow_id])
             return
         self._undecided.discard(flow_id)
         self._place(flow_id)
@@ -329,6 +343,48 @@ class FlowTableModel(QAbstractTableModel):
             self._index = None
             keep = [r - 1 for r in keep]
         return keep
+
+    def reveal(self, flow_ids: list[int]) -> None:
+        """Show these flows, which a search found to match, where the
+        filter now accepts them and they are not shown yet."""
+        if self.job_running:
+            self._job_revealed.extend(flow_ids)
+        else:
+            self._show_revealed(flow_ids)
+
+    def _show_revealed(self, flow_ids: list[int]) -> None:
+        mirror, accept = self._mirror, self._filter
+        new = sorted(
+            i
+            for i in set(flow_ids)
+            if i <= self._seen and (flow := mirror.get(i)) is not None and accept(flow)
+        )
+        new = [i for i in new if self.row_of(i) is None]
+        if not new:
+            return
+        if len(new) <= PLACE_ONE_BY_ONE:
+            for flow_id in new:
+                self._place(flow_id)
+            return
+        # Many at once: merged into the order in one layout change, the
+        # selection kept.
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        old_ids = [self._ids[p.row()] if 0 <= p.row() < len(self._ids) else -1 for p in persistent]
+        if self._sort_column == Column.ID:
+            descending = self._sort_order == Qt.SortOrder.DescendingOrder
+            self._ids = sorted(self._ids + new, reverse=descending)
+        else:
+            self._ids.extend(new)
+            if not self._resort.isActive():
+                self._resort.start()
+        self._index = None
+        for pindex, flow_id in zip(persistent, old_ids, strict=True):
+            row = self.row_of(flow_id) if flow_id >= 0 else None
+            target = QModelIndex() if row is None else self.index(row, pindex.column())
+            self.changePersistentIndex(pindex, target)
+        self.layoutChanged.emit()
+        self.rows_appended.emit()
 
     def forget_dropped(self, through: int) -> None:
         """Remove the rows of flows with ids up to ``through``, which the
@@ -415,7 +471,7 @@ class FlowTableModel(QAbstractTableModel):
 
     # Filter and sort jobs
 
-    def set_filter(self, flow_filter: FlowFilter) -> None:
+    def set_filter(self, flow_filter: RowFilter) -> None:
         self._filter = flow_filter
         self._start_job("Filtering", self._filter_steps(flow_filter))
 
@@ -429,6 +485,7 @@ class FlowTableModel(QAbstractTableModel):
             self._job.cancel()
         self._job_arrivals = []
         self._job_removed = set()
+        self._job_revealed = []
         job = SlicedJob(steps, self)
         job.progress.connect(self.progress)
         job.finished.connect(lambda: self.busy.emit(""))
@@ -436,7 +493,7 @@ class FlowTableModel(QAbstractTableModel):
         self.busy.emit(label)
         job.start()
 
-    def _filter_steps(self, flow_filter: FlowFilter) -> Generator[int, None, None]:
+    def _filter_steps(self, flow_filter: RowFilter) -> Generator[int, None, None]:
         upto = self._seen
         kept, undecided = yield from sliced_filter(self._mirror, flow_filter, upto)
         oldest = kept[0] if kept else upto + 1
@@ -451,8 +508,11 @@ class FlowTableModel(QAbstractTableModel):
         self._index = None
         self._undecided = undecided
         self.endResetModel()
-        # Rows that arrived while the job ran.
+        # Rows that arrived while the job ran, and those a search found.
         self._catch_up(list(self._mirror.ids(upto + 1)))
+        revealed, self._job_revealed = self._job_revealed, []
+        if revealed:
+            self._show_revealed(revealed)
 
     def _sort_steps(self, ids: list[int]) -> Generator[int, None, None]:
         ordered = yield from self._ordered(ids)

@@ -13,10 +13,24 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, Protocol
 
-from inspector.core.filter import FlowFilter
 from inspector.core.mirror import RowMirror
+from inspector.core.summary import FlowRow
+
+
+class RowFilter(Protocol):
+    """What the table filters rows with: a ``core.filter.FlowFilter``, or
+    the narrowed filter of a body search (``body_search.py``)."""
+
+    @property
+    def text(self) -> str: ...
+
+    def __call__(self, row: FlowRow, /) -> bool: ...
+
+    @property
+    def uses_response(self) -> bool: ...
+
 
 SORT_CHUNK = 10_000
 FILTER_CHUNK = 20_000
@@ -62,7 +76,7 @@ def sliced_sort(
 
 
 def sliced_filter(
-    mirror: RowMirror, flow_filter: FlowFilter, upto: int
+    mirror: RowMirror, flow_filter: RowFilter, upto: int
 ) -> Generator[int, None, tuple[list[int], set[int]]]:
     """The ids up to ``upto`` whose rows ``flow_filter`` accepts, and the
     unfinished ones it rejects for now (a response may change its mind)."""

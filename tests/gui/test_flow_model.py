@@ -6,13 +6,14 @@ builder, the wire encoding, the window's mirror)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from inspector.core.events import FlowFinished
 from inspector.core.filter import parse_filter
 from inspector.core.relay import Relay, RelayLimits
+from inspector.gui.body_search import MATCH, NarrowedFilter, Verdicts
 from inspector.gui.flow_cells import FAILED_FG, FLOW_ID_ROLE, Column
 from inspector.gui.flow_model import FlowTableModel
 from inspector.proxy.batches import BatchBuilder
@@ -326,3 +327,61 @@ def test_the_row_index_built_in_slices_matches_the_order(
     ids = _ids(model)
     assert sorted(ids) == list(range(1, 52)) and ids[-1] == late
     assert all(model.row_of(flow_id) == row for row, flow_id in enumerate(ids))
+
+
+# Body search: rows the search reveals, and rows it is asked to judge
+
+
+def _narrowed(model: FlowTableModel, text: str) -> tuple[NarrowedFilter, Verdicts]:
+    verdicts = Verdicts()
+    narrowed = NarrowedFilter(parse_filter(text), verdicts)
+    model.set_filter(narrowed)
+    model.wait_job()
+    return narrowed, verdicts
+
+
+@pytest.mark.parametrize("order", [Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder])
+@pytest.mark.parametrize("count", [5, 200])
+def test_revealed_rows_go_where_the_order_puts_them(
+    qtmodeltester: ModelTester, order: Qt.SortOrder, count: int
+) -> None:
+    feed = Feed()
+    for n in range(400):
+        feed.add(host="api.test" if n % 2 else "cdn.test")
+    model = feed.model()
+    model.sort(Column.ID, order)
+    model.wait_job()
+    _, verdicts = _narrowed(model, "body:x or host:cdn")
+    assert model.rowCount() == 200  # the cdn rows are sure; the others wait
+    table_selected = model.index(10, 0)
+    persistent = QPersistentModelIndex(table_selected)
+    selected_id = model.id_at(10)
+    matched = list(range(2, 2 + 2 * count, 2))  # api rows (even ids)
+    verdicts.set(matched, MATCH)
+    model.reveal(list(reversed(matched)))
+    qtmodeltester.check(model)
+    ids = _ids(model)
+    assert ids == sorted(ids, reverse=order == Qt.SortOrder.DescendingOrder)
+    assert len(ids) == 200 + count and set(matched) <= set(ids)
+    assert model.id_at(persistent.row()) == selected_id
+    model.reveal(matched)  # shown already: nothing changes
+    assert _ids(model) == ids
+
+
+def test_rows_awaiting_a_verdict_are_asked_for_when_they_end(qtbot: QtBot) -> None:
+    feed = Feed()
+    done = feed.add(host="api.test")
+    model = feed.model()
+    wanted: list[list[int]] = []
+    model.search_wanted.connect(wanted.append)
+    _narrowed(model, "body:x")
+    assert model.rowCount() == 0
+    pending = feed.add(host="api.test", status=None)
+    feed.add(host="cdn.test")
+    feed.send(model)
+    # The ended one is asked for at once, the unfinished one when it ends.
+    assert wanted == [[pending + 1]]
+    feed.respond(pending, 200)
+    feed.send(model)
+    assert wanted == [[pending + 1], [pending]]
+    assert done not in [i for w in wanted for i in w]  # the scan judges those
