@@ -13,7 +13,7 @@ from inspector.gui.body_search import BodySearch, SearchStatus
 def describe(status: SearchStatus) -> str:
     """The status line's words."""
     where = "the session file" if status.where == "file" else "the engine's flows"
-    found = "1 match" if status.matches == 1 else f"{status.matches:,} match"
+    found = "1 match" if status.matches == 1 else f"{status.matches:,} matches"
     if status.error:
         return f"Search failed: {status.error}"
     if status.running:

@@ -65,7 +65,7 @@ async def _search_and_follow(app: DesktopApp, where: str) -> None:
         await _until(lambda: not search.status.running)
         assert search.status.matches == 2
         assert window.search_status.isVisible() or not window.isVisible()
-        assert "2 match" in window.search_status.label.text()
+        assert "2 matches" in window.search_status.label.text()
 
         # Flows that end from now on are judged as they come.
         for path in ("/secret3", "/d"):
@@ -238,5 +238,5 @@ def test_the_status_line() -> None:
         "Searching bodies and headers in the engine's flows: 1,000 of 200,000 flows, 1 match"
     )
     stopped = SearchStatus(done=10, total=50, matches=3, stopped=True)
-    assert describe(stopped) == "Search stopped after 10 flows of 50: 3 match"
+    assert describe(stopped) == "Search stopped after 10 flows of 50: 3 matches"
     assert describe(SearchStatus(error="boom")) == "Search failed: boom"
