@@ -581,6 +581,68 @@ class Report:
                 note="engine only; the window's rows come on top",
             )
 
+    def search(self) -> None:
+        d = self.data("search")
+        if d is None:
+            return
+        rows, session, cli, window, proxy = (
+            d.get(k) for k in ("rows", "session", "cli", "window", "proxy")
+        )
+        if rows:
+            cells = "; ".join(
+                f"{expr} {step['seconds']:.2f} s, worst gap {step['gap_max_ms']:.0f} ms"
+                for expr, step in rows["steps"].items()
+            )
+            self.lines.append(f"Filter over {rows['rows']:,} table rows: {cells}")
+            worst = max((step["gap_max_ms"] for step in rows["steps"].values()), default=None)
+            self.target(
+                f"filter over {rows['rows']:,} rows: worst GUI gap (ms)",
+                worst,
+                "<= 50",
+                lambda v: v <= 50,
+                shown=_fmt(worst, ".0f"),
+            )
+        if session and cli:
+            self.lines.append(
+                f"Body search, {session['flows']:,} flows ({session['session_mib']:.0f} MiB, "
+                f"a third gzip/br): inspector session search {cli['seconds']:.1f} s "
+                f"({session['flows'] / cli['seconds']:,.0f} flows/s, peak RSS "
+                f"{cli['maxrss_mib']:.0f} MiB), found {cli['found']:,} of {session['planted']:,}"
+            )
+            self.target(
+                "body search: flows found = flows planted",
+                cli["found"] == session["planted"],
+                "always",
+                lambda v: v is True,
+                shown=f"{cli['found']:,}/{session['planted']:,}",
+            )
+        if window:
+            self.lines.append(
+                f"  in the window: every match shown after {window['seconds']:.1f} s, worst gap "
+                f"{window['gap_max_ms']:.0f} ms"
+            )
+            self.target(
+                "body search in the window: worst GUI gap (ms)",
+                window["gap_max_ms"],
+                "<= 50",
+                lambda v: v <= 50,
+                shown=_fmt(window["gap_max_ms"], ".0f"),
+            )
+        if proxy:
+            self.lines.append(
+                f"  proxy at {proxy['rate']:,.0f} req/s (half its max): p99 alone "
+                f"{proxy['alone']['p99_corrected_ms']:.1f} ms, beside the search "
+                f"{proxy['search']['p99_corrected_ms']:.1f} ms"
+            )
+            self.target(
+                "proxy p99 at half its max, beside a body search / alone",
+                proxy["p99_ratio"],
+                "<= 1.2",
+                lambda v: v <= 1.2,
+                note=f"search at {proxy['priority']} priority, as the app runs it; p99 from "
+                "each request's slot",
+            )
+
     def others(self) -> None:
         certs = self.data("certs")
         if certs is not None and "ec" in certs:
@@ -614,6 +676,7 @@ class Report:
         self.lifecycle()
         self.websocket()
         self.session()
+        self.search()
         self.others()
         out = [header, "", *self.lines, "", f"{'Target':<72}{'value':>16}  {'wanted':<20}verdict"]
         for t in self.targets:
