@@ -261,15 +261,15 @@ _IS: dict[str, tuple[RowTest, bool]] = {
     "ws": (lambda row: row.is_websocket, True),
     "websocket": (lambda row: row.is_websocket, True),
     "imported": (lambda row: row.is_imported, False),
+    "replay": (lambda row: row.is_replay, False),
 }
 
 
 def is_term(source: str, value: Value) -> Term:
     found = _IS.get(value.text.lower()) if value.regex is None else None
     if found is None:
-        raise FilterError(
-            f"is:{value.text} is not a flag (try error, tls, ws or imported)", value.position
-        )
+        hint = "try error, tls, ws, imported or replay"
+        raise FilterError(f"is:{value.text} is not a flag ({hint})", value.position)
     return row_term(source, found[0], found[1])
 
 

@@ -166,6 +166,8 @@ class Flow:
     imported: bool = False
     """Read from a file (HAR), not captured here: its times are the
     file's."""
+    replay_of: int | None = None
+    """The flow whose request this one sent again (a replay), if any."""
 
     t_start: float = 0.0
     """Request head complete."""

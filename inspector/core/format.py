@@ -26,7 +26,15 @@ def duration(seconds: float | None) -> str:
 
 
 def flow_line(flow: Flow) -> str:
-    """One line per finished flow: ``GET http://host/path -> 200 64 B 3.1 ms``."""
+    """One line per finished flow: ``GET http://host/path -> 200 64 B 3.1 ms``,
+    `` (replay of #N)`` after it for a replay."""
+    line = _exchange_line(flow)
+    if flow.replay_of is not None:
+        return f"{line} (replay of #{flow.replay_of})"
+    return line
+
+
+def _exchange_line(flow: Flow) -> str:
     request = flow.request
     if flow.websocket is not None:
         return websocket_line(flow)

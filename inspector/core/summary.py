@@ -59,6 +59,8 @@ FLAG_HAS_RESPONSE = 4
 FLAG_WEBSOCKET = 8
 FLAG_IMPORTED = 16
 """Read from a file (HAR), not captured here."""
+FLAG_REPLAY = 32
+"""Sent again by the engine from an earlier flow's request."""
 
 _INT64 = range(-(2**63), 2**63)
 """What the window's mirror keeps sizes and tunnel ids in."""
@@ -86,6 +88,8 @@ def summarize(flow: Flow) -> tuple[Any, ...]:
         flags |= FLAG_HAS_RESPONSE
     if flow.imported:
         flags |= FLAG_IMPORTED
+    if flow.replay_of is not None:
+        flags |= FLAG_REPLAY
     scheme = request.scheme
     kind = content_type(flow)
     websocket: tuple[int, ...] = ()
@@ -219,6 +223,10 @@ class FlowRow:
     @property
     def is_imported(self) -> bool:
         return bool(self.flags & FLAG_IMPORTED)
+
+    @property
+    def is_replay(self) -> bool:
+        return bool(self.flags & FLAG_REPLAY)
 
     @property
     def bodies_dropped(self) -> bool:

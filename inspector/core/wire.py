@@ -133,6 +133,7 @@ def flow_to_wire(flow: Flow, inline: int = BODY_INLINE) -> dict[str, Any]:
             flow.t_connected,
         ],
         "imported": flow.imported,
+        "replay_of": flow.replay_of,
         "request": {
             **_message_to_wire(request, inline),
             "method": request.method,
@@ -237,6 +238,9 @@ def flow_from_wire(wire: Any) -> FlowDetail:
     flow.t_dns = _time(times[5])
     flow.t_connected = _time(times[6])
     flow.imported = bool(wire.get("imported"))
+    replay_of = wire.get("replay_of")
+    _check(replay_of is None or type(replay_of) is int, "flow")
+    flow.replay_of = replay_of
 
     req = wire.get("request")
     _check(isinstance(req, dict), "request")

@@ -161,6 +161,15 @@ def test_type_ws_tunnel_and_imported() -> None:
     assert _both("is:imported", _flow(imported=True)) == (True, True)
 
 
+def test_is_replay() -> None:
+    replay = _flow()
+    replay.replay_of = 3
+    assert _row(replay).is_replay and not _row(_flow()).is_replay
+    assert _both("is:replay", replay) == (True, True)
+    assert _both("is:replay", _flow()) == (False, False)
+    assert _both("-is:replay", _flow()) == (True, True)
+
+
 def test_status_error_pending_and_unfinished() -> None:
     failed = _flow(status=None, failed=True)
     assert _both("status:error is:error", failed) == (True, True)

@@ -24,6 +24,8 @@ def test_flow_line() -> None:
     assert flow_line(flow) == "GET http://h/p -> 200 64 B 3.1 ms"
     flow.error = FlowError("dns", "DNS lookup for h failed")
     assert flow_line(flow) == "GET http://h/p -> error: DNS lookup for h failed"
+    flow.error, flow.replay_of = None, 7
+    assert flow_line(flow) == "GET http://h/p -> 200 64 B 3.1 ms (replay of #7)"
 
 
 def test_request_url_forms() -> None:

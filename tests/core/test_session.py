@@ -59,6 +59,7 @@ def _websocket_flow(flow_id: int) -> Flow:
 def test_flows_come_back_whole(tmp_path: Path) -> None:
     path = tmp_path / "a.inspector"
     flows = [_flow(1), _flow(2, os.urandom(300_000)), _websocket_flow(3)]
+    flows[1].replay_of = 1
     failed = _flow(4)
     failed.response, failed.state = None, FlowState.FAILED
     failed.error = FlowError("dns", "DNS lookup for example.com failed")
@@ -79,6 +80,7 @@ def test_flows_come_back_whole(tmp_path: Path) -> None:
                 assert copy.response.body == original.response.body
                 assert copy.response.status == original.response.status
         assert back[3].error == FlowError("dns", "DNS lookup for example.com failed")
+        assert [f.replay_of for f in back] == [None, 1, None, None]
         ws = back[2].websocket
         assert ws is not None and ws.protocol == "chat" and ws.close_code == 1000
         assert [(m.direction, m.opcode, m.payload) for m in ws.messages] == [

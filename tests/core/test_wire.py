@@ -69,6 +69,7 @@ def _full_flow() -> Flow:
     flow.t_start, flow.t_upstream_connected, flow.t_request_sent = 1.0, 1.1, 1.2
     flow.t_response_start, flow.t_end = 1.3, 1.4
     flow.bodies_dropped = True
+    flow.replay_of = 41
     return flow
 
 
@@ -98,6 +99,15 @@ def test_a_flow_survives_the_wire_whole(make: Any) -> None:
     assert detail.flow == flow
     assert detail.complete
     assert detail.request_captured == len(flow.request.body)
+
+
+def test_a_flow_described_before_replays_existed_still_reads() -> None:
+    described = wire.flow_to_wire(_full_flow())
+    del described["replay_of"]
+    assert wire.flow_from_wire(_over_the_wire(described)).flow.replay_of is None
+    described["replay_of"] = "41"
+    with pytest.raises(ProtocolError):
+        wire.flow_from_wire(described)
 
 
 def test_bodies_past_inline_stay_behind_and_are_counted() -> None:
