@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core.filter_terms import Value
 from inspector.core.flow import Flow, HeaderSeq, Message, TlsInfo
 from inspector.core.format import duration, size
 from inspector.gui.body_viewer import BodyViewer
@@ -110,6 +111,12 @@ class DetailPane(QTabWidget):
         """The Messages tab was open when a flow without it was selected:
         it opens again with the next WebSocket flow."""
         self.show_flow(None)
+
+    def set_highlight(self, values: list[tuple[str, Value]]) -> None:
+        """Highlight the filter's body terms (side and value) in the request
+        and response bodies, each term on the side it searches."""
+        self.request.body.set_highlight([v for side, v in values if side in ("req", "")])
+        self.response.body.set_highlight([v for side, v in values if side in ("res", "")])
 
     def show_message(self, text: str) -> None:
         """No details to show, and why."""

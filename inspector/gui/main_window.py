@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.filter_bar.filter_changed.connect(self.model.set_filter)
         self.filter_bar.escaped.connect(self.table.setFocus)
         self.detail = DetailPane(executor)
+        self.filter_bar.filter_changed.connect(lambda f: self.detail.set_highlight(f.body_values))
         self.follower = DetailFollower(self.detail, link, tasks)
         self.table.flow_selected.connect(
             lambda flow_id: self.follower.select(flow_id if isinstance(flow_id, int) else None)
