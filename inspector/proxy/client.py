@@ -350,7 +350,7 @@ class ClientConnection:
                 return await local.serve_help(self, flow)
             if target.host == onboarding.HOST:
                 return await local.serve_onboarding(self, flow)
-            return await forward(self, flow, event, target)
+            return await forward(self, flow, event.method, target)
         except ProxyError as exc:
             return await self.fail(flow, exc)
         except ClientGone:

@@ -42,7 +42,7 @@ Head = h11.Response | h11.InformationalResponse
 """A final response head, or a 101 that switched to WebSocket."""
 
 
-async def forward(client: ClientSide, flow: Flow, event: h11.Request, target: Target) -> bool:
+async def forward(client: ClientSide, flow: Flow, method: bytes, target: Target) -> bool:
     """Forward the request; True when the client connection may be reused.
 
     Raises UpstreamError (answered by the caller, or turned into a cut
@@ -58,7 +58,7 @@ async def forward(client: ClientSide, flow: Flow, event: h11.Request, target: Ta
         headers = [(b"Host", _authority(target).encode("ascii")), *headers]
     try:
         out = h11.Request(
-            method=event.method, target=target.path.encode("latin-1"), headers=_listed(headers)
+            method=method, target=target.path.encode("latin-1"), headers=_listed(headers)
         )
     except h11.LocalProtocolError as exc:
         raise ClientError(400, "bad-request", f"cannot forward this request: {exc}") from None

@@ -64,10 +64,14 @@ class FlowRecorder:
         client_addr: tuple[str, int],
         request: Request,
         tunnel: Flow | None = None,
+        replay_of: int | None = None,
     ) -> Flow:
-        """A request head arrived (inside the CONNECT flow ``tunnel``, if any)."""
+        """A request head arrived (inside the CONNECT flow ``tunnel``, if
+        any), or the engine is about to send flow ``replay_of``'s request
+        again."""
         flow = self.store.new_flow(client_addr)
         flow.request = request
+        flow.replay_of = replay_of
         flow.t_start = time.time()
         if tunnel is not None:
             flow.tunnel_id = tunnel.id

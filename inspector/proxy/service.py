@@ -41,6 +41,7 @@ from inspector.proxy.batches import DEFAULT_BUDGET, BatchBuilder
 from inspector.proxy.context import ServerContexts
 from inspector.proxy.diagnostics import LagMonitor, census, process_figures
 from inspector.proxy.errors import ListenError
+from inspector.proxy.replay import FlowReplay
 from inspector.proxy.search import FlowSearch
 from inspector.proxy.server import ProxyServer
 from inspector.proxy.session_reader import SessionReader
@@ -108,6 +109,7 @@ class EngineService:
             "ws_messages": self._ws_messages,
             "ws_message": self._ws_message,
             "search": FlowSearch(self.store),
+            "replay": FlowReplay(self),
             "shutdown": self._shutdown,
             "diagnostics": self._diagnostics,
         }
