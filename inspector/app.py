@@ -103,6 +103,8 @@ class DesktopApp:
         self.window.settings_requested.connect(self.open_settings)
         self.window.filter_bar.set_saved(self.settings.gui.saved_filters)
         self.window.filter_bar.saved_changed.connect(self._save_filters)
+        self.window.filter_bar.set_history(self.settings.gui.filter_history)
+        self.window.filter_bar.history_changed.connect(self._save_history)
         self.window.toggle_requested.connect(
             lambda: self.tasks.spawn(self.toggle_proxy(), "Starting or stopping the proxy")
         )
@@ -120,6 +122,7 @@ class DesktopApp:
             self._live_session,
             opened=options.open_path,
         )
+        self.window.search.session_of = lambda: self.sessions.session
         self.sessions.menu.new_session.connect(
             lambda: self.tasks.spawn(self.new_session(), "Starting a new session")
         )
@@ -189,6 +192,7 @@ class DesktopApp:
         if hasattr(self, "_signal_timer"):
             self._signal_timer.stop()
         self.sessions.stop()
+        self.window.search.stop(quiet=True)
         await self.link.shutdown(SHUTDOWN_WAIT)
         self.tasks.cancel_all()
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -225,6 +229,8 @@ class DesktopApp:
         self._take_ca(hello)
         self.sessions.update_actions()
         await self.controller.configure()
+        # A search under way searched the old engine or file: start again.
+        self.window.search_again()
 
     def _take_ca(self, hello: Message) -> None:
         if self.options.open_path is not None:
@@ -311,6 +317,13 @@ class DesktopApp:
 
     def _save_filters(self, saved: list[list[str]]) -> None:
         self.settings.gui.saved_filters = saved
+        self._save_gui()
+
+    def _save_history(self, items: list[str]) -> None:
+        self.settings.gui.filter_history = items
+        self._save_gui()
+
+    def _save_gui(self) -> None:
         if self.options.persist:
             try:
                 save_settings(self.options.confdir, self.settings)

@@ -35,12 +35,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core.filter import FlowFilter
 from inspector.core.format import size
 from inspector.core.memory import rss_bytes
 from inspector.core.mirror import RowMirror
 from inspector.core.relay_metrics import ClassCounts, RelayStats
 from inspector.core.rowbatch import RowBatch, StoreCounters
 from inspector.gui import icons
+from inspector.gui.body_search import BodySearch
 from inspector.gui.clipboard import copy_flows
 from inspector.gui.controller import ProxyController
 from inspector.gui.detail_follower import DetailFollower
@@ -52,6 +54,7 @@ from inspector.gui.filter_bar import FilterBar
 from inspector.gui.flow_model import FlowTableModel
 from inspector.gui.flow_table import FlowTable
 from inspector.gui.pressure_panel import PressurePanel
+from inspector.gui.search_status import SearchStatusBar
 from inspector.gui.tasks import GuiTasks
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineError
@@ -97,7 +100,10 @@ class MainWindow(QMainWindow):
         self.table = FlowTable(self.model)
         self.filter_bar = FilterBar()
         self.filter_box = self.filter_bar.box
-        self.filter_bar.filter_changed.connect(self.model.set_filter)
+        self.search = BodySearch(mirror, link, tasks, self.model.reveal, self)
+        self.filter_bar.filter_changed.connect(self._filter_changed)
+        self.model.search_wanted.connect(self.search.watch)
+        self.search_status = SearchStatusBar(self.search)
         self.filter_bar.escaped.connect(self.table.setFocus)
         self.detail = DetailPane(executor)
         self.filter_bar.filter_changed.connect(lambda f: self.detail.set_highlight(f.body_values))
@@ -117,6 +123,7 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.notice)
         self._top_layout = top_layout
         top_layout.addWidget(self.filter_bar)
+        top_layout.addWidget(self.search_status)
         top_layout.addWidget(self.table, 1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
@@ -354,6 +361,18 @@ class MainWindow(QMainWindow):
         self.log.add_note("Engine restarted")
 
     # Actions
+
+    def _filter_changed(self, flow_filter: FlowFilter) -> None:
+        """Rows alone decide most filters; header and body terms start a
+        search, and the table shows its matches as they come."""
+        self.model.set_filter(self.search.narrow(flow_filter))
+
+    def search_again(self) -> None:
+        """Search anew with the current filter, if it needs a search (the
+        engine or its session file changed)."""
+        narrowed = self.search.filter
+        if narrowed is not None:
+            self._filter_changed(narrowed.base)
 
     def focus_filter(self) -> None:
         self.filter_box.setFocus()

@@ -240,3 +240,25 @@ def test_the_status_line() -> None:
     stopped = SearchStatus(done=10, total=50, matches=3, stopped=True)
     assert describe(stopped) == "Search stopped after 10 flows of 50: 3 matches"
     assert describe(SearchStatus(error="boom")) == "Search failed: boom"
+
+
+def test_a_new_session_searches_its_new_file(run_app: RunApp, tmp_path: Path) -> None:
+    async def scenario(app: DesktopApp) -> None:
+        window = app.window
+        window.filter_box.setText("body:needle")
+        window.filter_bar.apply()
+        first = window.search.session_of()
+        await app.new_session()
+        assert window.search.session_of() not in (None, first)
+        assert window.search.filter is not None
+        async with Origin(_answer) as origin:
+            port = int(app.controller.address.rsplit(":", 1)[1])
+            client = await Client.connect(port)
+            for path in ("/secret9", "/e"):
+                assert (await client.request("GET", f"{origin.base}{path}")).status == 200
+            await _until(lambda: _paths(app) == ["/secret9"])
+            client.close()
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    assert run_app(scenario, session=sessions / "a.inspector", sessions_dir=sessions) == 0
