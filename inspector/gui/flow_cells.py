@@ -60,6 +60,9 @@ FAILED_FG = QColor(215, 58, 73)
 FAILED_BG = QColor(215, 58, 73, 40)
 PENDING_FG = QColor(128, 128, 128)
 LIVE_FG = QColor(46, 160, 90)
+REPLAY_MARK = "↻ "
+"""Before the path of a replay: its request was sent again by the proxy."""
+REPLAY_TIP = "Replay: the proxy sent an earlier flow's request again"
 SCHEMES_SHOWN = frozenset({"https", "ws", "wss"})
 """Schemes the Host column names; plain http goes without saying."""
 
@@ -87,6 +90,8 @@ def display_text(row: FlowRow, column: int) -> str:
     if column == Column.PATH:
         if row.websocket:
             return f"{row.path}   {message_counts(row.websocket)}"
+        if row.is_replay:
+            return REPLAY_MARK + row.path
         return tunnel_summary(row.tunnel_mode, row.inner) if tunnel else row.path
     if column == Column.STATUS:
         return status_text(row)
@@ -180,6 +185,8 @@ def cell(flow: FlowRow | None, column: int, role: int) -> Any:
     if role == BACKGROUND:
         return FAILED_BG if flow.state is FlowState.FAILED else None
     if role == TOOLTIP:
+        if column == Column.ID and flow.is_replay:
+            return f"{REPLAY_TIP}\n{flow.error}" if flow.error else REPLAY_TIP
         if flow.error:
             return flow.error
         if flow.websocket and column in (Column.PATH, Column.TYPE, Column.SIZE, Column.DURATION):

@@ -1,13 +1,15 @@
 """The flow table view: fixed row height, follows the newest row unless the
-user scrolled away, and a context menu to copy or delete flows.
+user scrolled away, and a context menu to copy, replay or delete flows.
 
-Copying and deleting need the engine (a flow's headers and body live
-there), so the view only says what was asked, for the window to carry out.
+Copying, replaying and deleting need the engine (a flow's headers and body
+live there), so the view only says what was asked, for the window to carry
+out.
 
 Signals:
     flow_selected(object): the selected flow id (int) or None.
     copy_requested(str, list): copy ``url``, ``curl`` or ``body`` of these flow ids.
     delete_requested(list): delete the flows in these rows.
+    replay_requested(list, int): send these flows' requests again, so many times each.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from inspector.gui.flow_cells import Column
 from inspector.gui.flow_model import FlowTableModel
 
 ROW_HEIGHT = 22
+REPEATS = 10
+"""How many times "Replay 10 Times" sends a request."""
 WIDTHS = {
     Column.ID: 60,
     Column.TIME: 95,
@@ -37,6 +41,7 @@ class FlowTable(QTableView):
     flow_selected = Signal(object)
     copy_requested = Signal(str, list)
     delete_requested = Signal(list)
+    replay_requested = Signal(list, int)
 
     def __init__(self, model: FlowTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,13 +82,18 @@ class FlowTable(QTableView):
         self.copy_body_action = self._action(
             "Copy response body", "Ctrl+Alt+C", lambda: self._copy("body")
         )
+        self.replay_action = self._action("Replay", "R", lambda: self._replay(1))
+        self.replay_many_action = self._action(
+            f"Replay {REPEATS} Times", None, lambda: self._replay(REPEATS)
+        )
         self.delete_action = self._action(
             "Delete", QKeySequence.StandardKey.Delete, self.delete_selected
         )
 
     def _action(self, text: str, shortcut: object, slot: object) -> QAction:
         action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))  # type: ignore[call-overload]
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))  # type: ignore[call-overload]
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         action.triggered.connect(slot)
         self.addAction(action)
@@ -148,6 +158,9 @@ class FlowTable(QTableView):
         for action in (self.copy_url_action, self.copy_curl_action, self.copy_body_action):
             menu.addAction(action)
         menu.addSeparator()
+        menu.addAction(self.replay_action)
+        menu.addAction(self.replay_many_action)
+        menu.addSeparator()
         menu.addAction(self.delete_action)
         menu.popup(self.viewport().mapToGlobal(pos))
 
@@ -155,6 +168,11 @@ class FlowTable(QTableView):
         ids = self.selected_ids()
         if ids:
             self.copy_requested.emit(what, ids)
+
+    def _replay(self, count: int) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.replay_requested.emit(ids, count)
 
     def delete_selected(self) -> None:
         rows = self.selected_rows()

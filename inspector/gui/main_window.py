@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         )
         self.table.copy_requested.connect(self._copy)
         self.table.delete_requested.connect(self._delete_rows)
+        self.table.replay_requested.connect(self._replay)
         self.notice = EngineNotice()
         self.notice.restart_requested.connect(self.restart_requested)
 
@@ -427,6 +428,29 @@ class MainWindow(QMainWindow):
             return
         if not count:
             self.statusBar().showMessage("Nothing to copy", 3000)
+
+    def _replay(self, ids: list[int], count: int) -> None:
+        if not self.link.connected:
+            self.statusBar().showMessage("Nothing replayed: the engine is gone", 5000)
+            return
+        self.tasks.spawn(self._replay_now(ids, count), "Replaying")
+
+    async def _replay_now(self, ids: list[int], count: int) -> None:
+        """Ask the engine to send each flow's request again; the new flows
+        arrive as rows like any other."""
+        sent = 0
+        for flow_id in ids:
+            try:
+                result = await self.link.request("replay", id=flow_id, count=count)
+            except (ChannelClosed, EngineError) as exc:
+                self.statusBar().showMessage(f"Not replayed: {exc}", 5000)
+                self.log.add_note(f"Replay of #{flow_id} refused: {exc}", error=True)
+                continue
+            sent += len(result["ids"])
+        if sent:
+            what = f"#{ids[0]}" if len(ids) == 1 else f"{len(ids)} flows"
+            times = f" ({sent} requests)" if sent > 1 else ""
+            self.statusBar().showMessage(f"Replaying {what}{times}", 3000)
 
     def toggle_pause(self) -> None:
         self.paused = self.pause_action.isChecked()
