@@ -80,6 +80,11 @@ class FlowRecorder:
         self.sink.emit(FlowCreated(flow.id))
         return flow
 
+    def sending_replay(self, flow: Flow) -> None:
+        """A replay's turn came: its time starts now, not when it was
+        queued with the others."""
+        flow.t_start = time.time()
+
     def aimed_at_proxy(self, flow: Flow, host: str, port: int) -> None:
         """The request is for the proxy itself (its help page)."""
         flow.request.host, flow.request.port = host, port

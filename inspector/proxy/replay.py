@@ -175,6 +175,7 @@ async def _send_all(
 
 async def _send(ctx: EngineContext, flow: Flow, method: bytes, target: Target) -> None:
     client = _NoClient(ctx, flow.request.body)
+    ctx.recorder.sending_replay(flow)
     try:
         await forward(client, flow, method, target)
     except ProxyError as exc:

@@ -129,6 +129,9 @@ def test_many_replays_go_out_so_many_at_a_time() -> None:
             assert all(f.replay_of == original.id for f in replays)
             assert all(f.state is FlowState.COMPLETE for f in replays)
             assert len(origin.requests) == 4 and handler.most == 2
+            # Each is timed from when it went out, not from when it was queued.
+            durations = sorted(f.duration or 0.0 for f in replays)
+            assert durations[-1] < 0.1 + durations[0]
             answers = {f.response.body for f in replays if f.response is not None}
             assert answers == {b"answer 2", b"answer 3", b"answer 4"}
 
