@@ -597,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", type=lambda s: s.split(","), default=list(PARTS))
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the table")
     parser.add_argument("--flows", type=int, default=200_000, help="flows in the session")
-    parser.add_argument("--rounds", type=int, default=2, help="loads beside the search")
+    parser.add_argument("--rounds", type=int, default=3, help="loads beside the search")
     parser.add_argument("--fixed-seconds", type=float, default=10.0)
     parser.add_argument("--max-seconds", type=float, default=5.0, help="the maximum's load")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
