@@ -11,6 +11,7 @@ costs one Python call per term.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,7 +171,13 @@ def type_of(row: FlowRow) -> str:
         return "ws"
     if row.is_tunnel:
         return "tunnel"
-    kind = row.content_type.lower()
+    return _content_kind(row.content_type)
+
+
+@functools.lru_cache(maxsize=1024)
+def _content_kind(content_type: str) -> str:
+    """The kind of a content type; remembered, as a capture has few."""
+    kind = content_type.lower()
     major, _, minor = kind.partition("/")
     if "json" in minor:
         return "json"
