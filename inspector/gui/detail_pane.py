@@ -133,9 +133,10 @@ class DetailPane(QTabWidget):
             self._set_connection([])
             return
         request = flow.request
+        replay = f"<br><i>Replay of #{flow.replay_of}</i>" if flow.replay_of is not None else ""
         self.request.set_message(
             f"<b>{request.method}</b> {_escape(request.url)} HTTP/{request.version}"
-            f" — {size(request.body_size)} body",
+            f" — {size(request.body_size)} body{replay}",
             request,
         )
         response = flow.response
@@ -168,6 +169,8 @@ class DetailPane(QTabWidget):
             ("Duration", duration(flow.duration) or "in progress"),
             ("State", flow.state.value),
         ]
+        if flow.replay_of is not None:
+            rows.append(("Replay of", f"#{flow.replay_of}"))
         if flow.tunnel_id is not None:
             rows.append(("Tunnel", f"#{flow.tunnel_id}"))
         tunnel = flow.tunnel

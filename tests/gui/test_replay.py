@@ -44,6 +44,11 @@ def test_r_replays_the_selected_row(run_app: RunApp) -> None:
             assert model.data(model.index(0, Column.ID), Qt.ItemDataRole.ToolTipRole) is None
             second = app.mirror.get(model.id_at(1) or 0)
             assert second is not None and second.is_replay
+            # Its details name the flow it replays.
+            _select(app, 1)
+            summary = window.detail.request.summary
+            await _until(lambda: "Replay of #" in summary.text(), what="the replay's details")
+            assert f"Replay of #{model.id_at(0)}" in summary.text()
 
             _select(app, 0)
             table.replay_many_action.trigger()
