@@ -368,23 +368,29 @@ class FlowTableModel(QAbstractTableModel):
             return
         # Many at once: merged into the order in one layout change, the
         # selection kept.
+        if self._sort_column == Column.ID:
+            descending = self._sort_order == Qt.SortOrder.DescendingOrder
+            self._relayout(sorted(self._ids + new, reverse=descending), None)
+        else:
+            self._relayout(self._ids + new, None)
+            if not self._resort.isActive():
+                self._resort.start()
+        self.rows_appended.emit()
+
+    def _relayout(self, ids: list[int], index: RowIndex | None) -> None:
+        """Show ``ids`` in this order (``index`` their id -> row, or None
+        to build it when needed) in one layout change, the rows the view
+        holds on to (the selection, the current row) following their ids."""
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         old_ids = [self._ids[p.row()] if 0 <= p.row() < len(self._ids) else -1 for p in persistent]
-        if self._sort_column == Column.ID:
-            descending = self._sort_order == Qt.SortOrder.DescendingOrder
-            self._ids = sorted(self._ids + new, reverse=descending)
-        else:
-            self._ids.extend(new)
-            if not self._resort.isActive():
-                self._resort.start()
-        self._index = None
+        self._ids = ids
+        self._index = index
         for pindex, flow_id in zip(persistent, old_ids, strict=True):
             row = self.row_of(flow_id) if flow_id >= 0 else None
             target = QModelIndex() if row is None else self.index(row, pindex.column())
             self.changePersistentIndex(pindex, target)
         self.layoutChanged.emit()
-        self.rows_appended.emit()
 
     def forget_dropped(self, through: int) -> None:
         """Remove the rows of flows with ids up to ``through``, which the
@@ -530,20 +536,11 @@ class FlowTableModel(QAbstractTableModel):
         if removed:
             ordered = [i for i in ordered if i not in removed]
             index = None  # rows moved up: rebuilt when needed
-        self.layoutAboutToBeChanged.emit()
-        persistent = self.persistentIndexList()
-        old_ids = [self._ids[p.row()] if 0 <= p.row() < len(self._ids) else -1 for p in persistent]
         if extra:
             if index is not None:
                 index.place(extra, len(ordered))
             ordered.extend(extra)
-        self._ids = ordered
-        self._index = index
-        for pindex, flow_id in zip(persistent, old_ids, strict=True):
-            row = self.row_of(flow_id) if flow_id >= 0 else None
-            target = QModelIndex() if row is None else self.index(row, pindex.column())
-            self.changePersistentIndex(pindex, target)
-        self.layoutChanged.emit()
+        self._relayout(ordered, index)
 
     def _ordered(self, ids: list[int]) -> Generator[int, None, list[int]]:
         """Order ``ids`` by the current sort, in slices (``table_jobs.py``);
