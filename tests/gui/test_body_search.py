@@ -5,8 +5,8 @@ finds them, and keeps matching flows that end later."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,17 +21,13 @@ from inspector.gui.body_search import MATCH, MISS, UNDECIDED, NarrowedFilter, Ve
 from inspector.gui.flow_cells import Column
 from inspector.gui.search_status import describe
 from tests.core.test_search import _flow
+from tests.gui.sessions import until
 from tests.proxy.harness import Client, Origin, Received, Reply
 
 RunApp = Callable[..., int]
 
 
-async def _until(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+_until = functools.partial(until, timeout=20.0)
 
 
 async def _answer(req: Received) -> Reply:
