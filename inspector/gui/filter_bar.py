@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.filter import FilterError, FlowFilter, parse_filter
-from inspector.core.summary import FlowRow
 
 FILTER_DELAY_MS = 150
 HISTORY_SIZE = 20
@@ -80,15 +79,10 @@ def both(first: FlowFilter, second: FlowFilter) -> FlowFilter:
         _and(first.flow_predicate, second.flow_predicate),
         needs_flow,
         first.response_terms + second.response_terms,
-        _and(_surely(first), _surely(second)) if needs_flow else None,
+        (lambda row: first.surely(row) and second.surely(row)) if needs_flow else None,
         first.needs_bodies or second.needs_bodies,
         first.body_values + second.body_values,
     )
-
-
-def _surely(part: FlowFilter) -> Callable[[FlowRow], bool] | None:
-    """The rows ``part`` surely accepts (None: every row)."""
-    return part.certain if part.needs_flow else part.predicate
 
 
 class History:

@@ -217,3 +217,28 @@ def test_the_window_saves_filters_to_its_settings(run_app: RunApp, tmp_path: Pat
     assert run_app(scenario, persist=True) == 0
     loaded, problems = load_settings(tmp_path / "conf")
     assert problems == [] and loaded.gui.saved_filters == [["errors", "status:5xx"]]
+
+
+def test_a_type_toggle_joined_with_a_body_term_is_sure_only_where_both_are() -> None:
+    from inspector.core.filter import parse_filter
+    from inspector.core.flow import Flow, FlowState, Request, Response
+    from inspector.core.summary import row_of, summarize
+    from inspector.gui.filter_bar import both
+
+    def row(content_type: bytes, host: str) -> object:
+        flow = Flow(1, ("127.0.0.1", 1), Request(method="GET", host=host, port=80, target="/"))
+        flow.response = Response(status=200, headers=[(b"Content-Type", content_type)])
+        flow.state = FlowState.COMPLETE
+        return row_of(summarize(flow))
+
+    joined = both(parse_filter("body:x or host:cdn"), parse_filter("type:json"))
+    assert joined.needs_flow and joined.needs_bodies
+    assert [v.text for _, v in joined.body_values] == ["x"]
+    json_cdn, json_api, html_cdn = (
+        row(b"application/json", "cdn.test"),
+        row(b"application/json", "api.test"),
+        row(b"text/html", "cdn.test"),
+    )
+    assert joined.surely(json_cdn)  # type:json and host:cdn, whatever the body
+    assert joined(json_api) and not joined.surely(json_api)  # up to the body
+    assert not joined(html_cdn) and not joined.surely(html_cdn)
