@@ -119,8 +119,7 @@ def _watch(session: Session, flow_filter: FlowFilter, source: TextIO, out: TextI
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_read_lines, args=(source, lines), daemon=True).start()
     waiting: dict[int, float] = {}
-    open_ = True
-    while open_ or waiting:
+    while True:
         try:
             line = lines.get(timeout=WATCH_POLL)
         except queue.Empty:
