@@ -152,6 +152,12 @@ def _unpack(data: bytes) -> Any:
         raise SessionError(f"a damaged record in the session: {exc}") from None
 
 
+def _row(flow_id: int, packed: bytes) -> tuple[Any, ...]:
+    """A stored summary row, its id the table's (``renumber_by_start``
+    changes ids, not rows)."""
+    return (int(flow_id), *_unpack(packed)[1:])
+
+
 def _unreadable(exc: sqlite3.DatabaseError) -> str:
     if "malformed" in str(exc):
         return f"a damaged or truncated session file ({exc})"
@@ -414,7 +420,7 @@ class Session:
         cursor = self._conn.execute(
             "SELECT id, row FROM flows WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
         )
-        return [(int(i), *_unpack(row)[1:]) for i, row in cursor]
+        return [_row(i, row) for i, row in cursor]
 
     def heads(self, after: int = 0, limit: int = 500) -> list[tuple[int, tuple[Any, ...], bytes]]:
         """Flows with ids after ``after``, in id order: id, summary row and
@@ -422,7 +428,7 @@ class Session:
         cursor = self._conn.execute(
             "SELECT id, row, head FROM flows WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
         )
-        return [(int(i), (int(i), *_unpack(row)[1:]), head) for i, row, head in cursor]
+        return [(int(i), _row(i, row), head) for i, row, head in cursor]
 
     def heads_of(self, ids: Iterable[int]) -> list[tuple[int, tuple[Any, ...], bytes]]:
         """``heads`` for these ids (those in the file)."""
@@ -434,7 +440,7 @@ class Session:
             cursor = self._conn.execute(
                 f"SELECT id, row, head FROM flows WHERE id IN ({marks}) ORDER BY id", chunk
             )
-            found.extend((int(i), (int(i), *_unpack(row)[1:]), head) for i, row, head in cursor)
+            found.extend((int(i), _row(i, row), head) for i, row, head in cursor)
         return found
 
     def count_after(self, after: int) -> int:
