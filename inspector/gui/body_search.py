@@ -147,10 +147,6 @@ class BodySearch(QObject):
         self._reveal_timer.timeout.connect(self._flush)
         self._collecting: asyncio.Task[None] | None = None
 
-    @property
-    def running(self) -> bool:
-        return self.status.running
-
     def narrow(self, base: FlowFilter) -> FlowFilter | NarrowedFilter:
         """The filter the table is to use for ``base``, starting a search
         when it needs one (and ending the previous search either way)."""
@@ -246,8 +242,7 @@ class BodySearch(QObject):
         status.running = False
         status.done = max(status.done, status.total)
         status.seconds = time.monotonic() - self._started
-        self._flush()
-        self.changed.emit()
+        self._flush()  # says it changed
         source = self._source
         if source is not None:
             self._collect(source.watch)
