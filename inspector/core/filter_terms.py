@@ -269,13 +269,15 @@ _IS: dict[str, tuple[RowTest, bool]] = {
     "websocket": (lambda row: row.is_websocket, True),
     "imported": (lambda row: row.is_imported, False),
     "replay": (lambda row: row.is_replay, False),
+    "paused": (lambda row: row.is_paused, False),
+    "composed": (lambda row: row.is_composed, False),
 }
 
 
 def is_term(source: str, value: Value) -> Term:
     found = _IS.get(value.text.lower()) if value.regex is None else None
     if found is None:
-        hint = "try error, tls, ws, imported or replay"
+        hint = "try error, tls, ws, imported, replay, paused or composed"
         raise FilterError(f"is:{value.text} is not a flag ({hint})", value.position)
     return row_term(source, found[0], found[1])
 

@@ -168,6 +168,17 @@ class Flow:
     file's."""
     replay_of: int | None = None
     """The flow whose request this one sent again (a replay), if any."""
+    composed: bool = False
+    """Written by hand and sent by the engine (the composer, ``ctl send``)."""
+    paused: str = ""
+    """``request`` or ``response`` while held at a breakpoint, else empty."""
+    t_paused: float | None = None
+    """When the current (or last) pause began."""
+    paused_total: float = 0.0
+    """Seconds spent held at breakpoints, all pauses together."""
+    edits: list[str] = field(default_factory=list)
+    """What was changed at breakpoints, one line each
+    (``request: method, url``)."""
 
     t_start: float = 0.0
     """Request head complete."""

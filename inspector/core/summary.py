@@ -61,6 +61,10 @@ FLAG_IMPORTED = 16
 """Read from a file (HAR), not captured here."""
 FLAG_REPLAY = 32
 """Sent again by the engine from an earlier flow's request."""
+FLAG_PAUSED = 64
+"""Held at a breakpoint now."""
+FLAG_COMPOSED = 128
+"""Written by hand and sent by the engine (the composer)."""
 
 _INT64 = range(-(2**63), 2**63)
 """What the window's mirror keeps sizes and tunnel ids in."""
@@ -90,6 +94,10 @@ def summarize(flow: Flow) -> tuple[Any, ...]:
         flags |= FLAG_IMPORTED
     if flow.replay_of is not None:
         flags |= FLAG_REPLAY
+    if flow.paused:
+        flags |= FLAG_PAUSED
+    if flow.composed:
+        flags |= FLAG_COMPOSED
     scheme = request.scheme
     kind = content_type(flow)
     websocket: tuple[int, ...] = ()
@@ -227,6 +235,14 @@ class FlowRow:
     @property
     def is_replay(self) -> bool:
         return bool(self.flags & FLAG_REPLAY)
+
+    @property
+    def is_paused(self) -> bool:
+        return bool(self.flags & FLAG_PAUSED)
+
+    @property
+    def is_composed(self) -> bool:
+        return bool(self.flags & FLAG_COMPOSED)
 
     @property
     def bodies_dropped(self) -> bool:

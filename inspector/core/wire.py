@@ -134,6 +134,11 @@ def flow_to_wire(flow: Flow, inline: int = BODY_INLINE) -> dict[str, Any]:
         ],
         "imported": flow.imported,
         "replay_of": flow.replay_of,
+        "composed": flow.composed,
+        "paused": flow.paused,
+        "t_paused": flow.t_paused,
+        "paused_total": flow.paused_total,
+        "edits": list(flow.edits),
         "request": {
             **_message_to_wire(request, inline),
             "method": request.method,
@@ -241,6 +246,14 @@ def flow_from_wire(wire: Any) -> FlowDetail:
     replay_of = wire.get("replay_of")
     _check(replay_of is None or type(replay_of) is int, "flow")
     flow.replay_of = replay_of
+    flow.composed = bool(wire.get("composed"))
+    paused, t_paused = wire.get("paused", ""), wire.get("t_paused")
+    _check(paused in ("", "request", "response"), "flow")
+    flow.paused, flow.t_paused = paused, _time(t_paused)
+    total, edits = wire.get("paused_total", 0.0), wire.get("edits", [])
+    _check(isinstance(total, float | int) and not isinstance(total, bool), "flow")
+    _check(isinstance(edits, list | tuple) and all(isinstance(e, str) for e in edits), "flow")
+    flow.paused_total, flow.edits = float(total), list(edits)
 
     req = wire.get("request")
     _check(isinstance(req, dict), "request")
