@@ -58,6 +58,8 @@ LISTEN_FIELDS = ("listen_host", "listen_port", "allow_remote")
 """Settings that only a new listening socket can apply."""
 
 Handler = Callable[[dict[str, Any]], Any]
+Reply = Callable[[Any, str | None], None]
+"""Takes a request's result, or the error text that refused it."""
 
 
 class EngineService:
@@ -181,39 +183,48 @@ class EngineService:
 
     def _request(self, message: Message) -> None:
         request_id = field(message, "id", int)
+        self.answer(message, lambda result, error: self._reply(request_id, result, error))
+
+    def answer(self, message: Message, reply: Reply, denied: frozenset[str] = frozenset()) -> None:
+        """Run the request ``message`` and give its outcome to ``reply``
+        (now, or once the command is done). Ops in ``denied`` are refused:
+        what a control client may not do."""
         op, args = message.get("op"), message.get("args", {})
         # With an id it can be answered: a wrong field gets an error reply
         # (docs/protocol.md), only an unanswerable message closes the channel.
         if not isinstance(op, str):
-            self._reply(request_id, error="a request needs 'op' as str")
+            reply(None, "a request needs 'op' as str")
             return
         if not isinstance(args, dict):
-            self._reply(request_id, error=f"'{op}' arguments are not a map")
+            reply(None, f"'{op}' arguments are not a map")
             return
         handler = self._handlers.get(op)
         if handler is None:
-            self._reply(request_id, error=f"unknown request {op!r}")
+            reply(None, f"unknown request {op!r}")
+            return
+        if op in denied:
+            reply(None, f"'{op}' is not allowed on a control connection")
             return
         try:
             result = handler(args)
         except (ProtocolError, ValueError, LookupError) as exc:
-            self._reply(request_id, error=str(exc))
+            reply(None, str(exc))
             return
         if isinstance(result, Awaitable):
-            self.tasks.spawn(self._finish(request_id, op, result), name=f"request-{op}")
+            self.tasks.spawn(self._finish(reply, op, result), name=f"request-{op}")
         else:
-            self._reply(request_id, result)
+            reply(result, None)
 
-    async def _finish(self, request_id: int, op: str, pending: Awaitable[Any]) -> None:
+    async def _finish(self, reply: Reply, op: str, pending: Awaitable[Any]) -> None:
         try:
             result = await pending
         except (ListenError, ProtocolError, ValueError, LookupError) as exc:
-            self._reply(request_id, error=str(exc))
+            reply(None, str(exc))
         except Exception as exc:
             log.exception("request %s failed", op)
-            self._reply(request_id, error=f"internal error: {exc!r}")
+            reply(None, f"internal error: {exc!r}")
         else:
-            self._reply(request_id, result)
+            reply(result, None)
 
     def _reply(self, request_id: int, result: Any = None, error: str | None = None) -> None:
         message: Message = {"t": "reply", "id": request_id, "ok": error is None}
