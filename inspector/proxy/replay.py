@@ -18,32 +18,21 @@ is refused with the reason.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
-import h11
-
 from inspector.core import onboarding
-from inspector.core.flow import Flow, Request, Response
+from inspector.core.flow import Flow, Request
 from inspector.core.http_rules import Target, find_header, has_body
 from inspector.core.protocol import ProtocolError, field
 from inspector.core.store import FlowStore
 from inspector.core.websocket import is_websocket_upgrade
-from inspector.proxy import pages
-from inspector.proxy.context import EngineContext, TunnelContext
-from inspector.proxy.errors import ClientGone, ProxyError
-from inspector.proxy.forward import forward
+from inspector.proxy.context import EngineContext
+from inspector.proxy.outgoing import CLIENT_ADDR, send_flow
 from inspector.proxy.server import ProxyServer
-from inspector.proxy.stream import ByteStream, Stream
-
-log = logging.getLogger(__name__)
 
 MAX_COUNT = 100
 MAX_CONCURRENCY = 10
-CLIENT_ADDR = ("", 0)
-"""A replay has no client: the engine itself sends it."""
 
 
 class BodySource(Protocol):
@@ -162,7 +151,7 @@ async def _send_all(
 
     async def worker() -> None:
         for flow in queue:
-            await _send(ctx, flow, method, target)
+            await send_flow(ctx, flow, method, target)
 
     try:
         await asyncio.gather(*(worker() for _ in range(min(concurrency, len(flows)))))
@@ -171,91 +160,3 @@ async def _send_all(
         for flow in flows:
             if not flow.finished:
                 ctx.recorder.failed(flow, "cancelled", "the proxy stopped before the replay ended")
-
-
-async def _send(ctx: EngineContext, flow: Flow, method: bytes, target: Target) -> None:
-    client = _NoClient(ctx, flow.request.body)
-    ctx.recorder.sending_replay(flow)
-    try:
-        await forward(client, flow, method, target)
-    except ProxyError as exc:
-        _failed(ctx, flow, exc)
-    except Exception as exc:
-        log.exception("replay flow %d failed unexpectedly", flow.id)
-        _failed(ctx, flow, ProxyError(500, "internal", f"internal proxy error: {exc!r}"))
-
-
-def _failed(ctx: EngineContext, flow: Flow, error: ProxyError) -> None:
-    """End ``flow`` as a proxied request ends: with the error answer a
-    client would have had, unless its response had started."""
-    if flow.response is not None:
-        ctx.recorder.failed(flow, error.kind, error.message)
-        return
-    body = pages.error_body(error.message)
-    response = Response(
-        status=error.status,
-        reason=pages.reason(error.status),
-        headers=pages.error_headers(body, close=True),
-        body=body,
-        body_size=len(body),
-    )
-    ctx.recorder.failed(flow, error.kind, error.message, response)
-
-
-class _NoClient:
-    """The ``ClientSide`` of a replay: the body is all here, and what the
-    upstream answers goes nowhere but into the flow."""
-
-    tunnel: TunnelContext | None = None
-
-    def __init__(self, ctx: EngineContext, body: bytes) -> None:
-        self.ctx = ctx
-        self._body = body
-        self._done = False
-
-    @property
-    def peername(self) -> tuple[str, int]:
-        return CLIENT_ADDR
-
-    def finish_request_nowait(self) -> bool:
-        self._done = True
-        return True
-
-    async def next_body_event(self, timeout: float) -> h11.Event:
-        if self._body:
-            body, self._body = self._body, b""
-            return h11.Data(data=body)
-        self._done = True
-        return h11.EndOfMessage()
-
-    @property
-    def body_unread(self) -> bool:
-        return not self._done
-
-    async def wait_readable(self) -> None:
-        return None
-
-    def send_informational(self, event: h11.InformationalResponse) -> bytes | None:
-        return b""
-
-    def start_response(self, event: h11.Response) -> bytes:
-        return b""
-
-    def frame(self, event: h11.Data | h11.EndOfMessage) -> bytes:
-        return b""
-
-    async def send(self, data: bytes) -> None:
-        return None
-
-    @contextlib.contextmanager
-    def hangup(self, callback: Callable[[], None]) -> Iterator[bool]:
-        yield False
-
-    def upgraded(self) -> tuple[ByteStream, bytes]:
-        raise ClientGone  # refused before sending: no upgrade is replayed
-
-    async def take_over(self) -> Stream:
-        raise ClientGone
-
-    async def serve_inner(self, stream: ByteStream, tunnel: TunnelContext) -> None:
-        raise ClientGone
