@@ -41,6 +41,7 @@ from inspector.proxy.batches import DEFAULT_BUDGET, BatchBuilder
 from inspector.proxy.context import ServerContexts
 from inspector.proxy.diagnostics import LagMonitor, census, process_figures
 from inspector.proxy.errors import ListenError
+from inspector.proxy.flow_list import FlowList
 from inspector.proxy.replay import FlowReplay
 from inspector.proxy.search import FlowSearch
 from inspector.proxy.server import ProxyServer
@@ -111,6 +112,7 @@ class EngineService:
             "ws_messages": self._ws_messages,
             "ws_message": self._ws_message,
             "search": FlowSearch(self.store),
+            "flows": FlowList(self),
             "replay": FlowReplay(self),
             "shutdown": self._shutdown,
             "diagnostics": self._diagnostics,
