@@ -213,7 +213,11 @@ class DesktopApp:
         # Built at each start: New Session changes the file recorded to.
         options = self.options
         engine_options = engine.EngineOptions(
-            options.confdir, options.relay, session=options.session, open_path=options.open_path
+            options.confdir,
+            options.relay,
+            session=options.session,
+            open_path=options.open_path,
+            control=options.control,
         )
         return engine.launcher(engine_options, options.engine, options.loop)(first_id)
 

@@ -40,6 +40,7 @@ from inspector.core.store import FlowStore
 from inspector.link.channel import open_channel
 from inspector.link.launcher import EngineHandle, Launcher
 from inspector.link.spawn import ENGINE_COMMAND, Bootstrap, spawn_engine
+from inspector.proxy.control import ControlServer
 from inspector.proxy.host import EngineHost
 from inspector.proxy.loops import LOOPS, loop_factory
 from inspector.proxy.service import EngineService
@@ -60,6 +61,9 @@ class EngineOptions:
     open_path: Path | None = None
     """Show this session file's flows instead (nothing listens, nothing is
     recorded)."""
+    control: Path | None = None
+    """The control socket's path (default: this process's in the control
+    directory)."""
 
 
 def build(options: EngineOptions) -> tuple[EngineService, CertStore | None]:
@@ -105,10 +109,13 @@ def _build_viewer(path: Path) -> EngineService:
 async def serve(sock: socket.socket, secret: str, options: EngineOptions) -> None:
     """Serve the window at the other end of ``sock`` until it goes."""
     service, certs = build(options)
+    control = ControlServer(service, options.control)
     try:
         channel = await open_channel(sock, service.handle, "window channel")
+        control.start()
         await service.run(channel, secret)
     finally:
+        await control.close()
         if certs is not None:
             certs.close()
 
@@ -121,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loop", choices=LOOPS, default="auto")
     parser.add_argument("--session")
     parser.add_argument("--open")
+    parser.add_argument("--control")
     return parser
 
 
@@ -144,6 +152,7 @@ def main(argv: list[str]) -> int:
         args.first_id,
         Path(args.session) if args.session else None,
         Path(args.open) if args.open else None,
+        Path(args.control) if args.control else None,
     )
 
     async def run() -> None:
@@ -228,6 +237,8 @@ def launcher(options: EngineOptions, layout: str, loop: str = "auto") -> Launche
                 args += ["--session", str(these.session)]
             if these.open_path is not None:
                 args += ["--open", str(these.open_path)]
+            if these.control is not None:
+                args += ["--control", str(these.control)]
             return spawn_engine([*args, "--first-id", str(first_id), "--loop", loop])
         if layout == "thread":
             return InProcessEngine(these, EngineHost())

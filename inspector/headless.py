@@ -33,8 +33,10 @@ from inspector.core.relay_metrics import RelayStats
 from inspector.core.session import SessionError
 from inspector.core.settings import ProxySettings
 from inspector.core.store import FlowStore
+from inspector.proxy.control import ControlServer
 from inspector.proxy.errors import ListenError
 from inspector.proxy.server import ProxyServer
+from inspector.proxy.service import EngineService
 from inspector.proxy.session_writer import SessionWriter
 
 DRAIN_INTERVAL = 0.1
@@ -124,8 +126,11 @@ async def run(
     relay_capacity: int | None = None,
     session_path: Path | None = None,
     only: FlowFilter | None = None,
+    control: Path | None = None,
 ) -> int:
-    """Serve until SIGINT or SIGTERM; return the process exit status."""
+    """Serve until SIGINT or SIGTERM; return the process exit status.
+    Control clients reach the engine at ``control`` (default: this
+    process's socket in the control directory)."""
     gcpolicy.install()
     pin_mmap_threshold()
     writer: SessionWriter | None = None
@@ -150,9 +155,11 @@ async def run(
     server = ProxyServer(
         settings, store, relay, certs=certs, ignore=HostPatterns.parse(settings.ignore_hosts)
     )
+    # The service answers control clients; it never serves a window here,
+    # so it sends no batches and leaves the relay to the printer.
+    service = EngineService(store, relay, settings, certs, writer=writer)
     if writer is not None:
         server.ctx.recorder.on_settled = writer.settled
-        writer.attach(store)
         try:
             await writer.start()
         except OSError as exc:
@@ -170,7 +177,10 @@ async def run(
         if writer is not None:
             await writer.close()
         return 2
+    service.server = server
     print(f"listening on {authority(host, port)}", file=out, flush=True)
+    controls = ControlServer(service, control)
+    controls.start()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -189,16 +199,17 @@ async def run(
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-        await server.stop()
+        await controls.close()
+        # Stops listening (the server a control client started, too), ends
+        # the requests in flight and closes the session writer.
+        await service.close()
         if isinstance(relay, Relay):
             while not (batch := relay.drain()).empty:
                 printer.apply(batch)
         if certs is not None:
             certs.close()
-        if writer is not None:
-            await writer.close()
-            if writer.failed:
-                print(f"inspector: the session file: {writer.failed}", file=sys.stderr)
+        if writer is not None and writer.failed:
+            print(f"inspector: the session file: {writer.failed}", file=sys.stderr)
     return 0
 
 

@@ -32,6 +32,8 @@ class Options:
     """A session file to show instead of capturing (``--open``)."""
     sessions_dir: Path | None = None
     """Where sessions are recorded and imported (None: nowhere, the selftest)."""
+    control: Path | None = None
+    """The engine's control socket (``--control``; None: the default path)."""
     window_args: list[str] = field(default_factory=list)
     """Arguments a window opened from this one takes too, so it sees the
     same configuration (``--confdir``, ``--theme``)."""
