@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from inspector import __version__
+from inspector.cli_errors import fail as _fail
 from inspector.core.certs import CertStore
 from inspector.core.config import config_dir, load_settings, sessions_dir
 from inspector.core.filter import FilterError, parse_filter
@@ -136,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="distinct flows the relay queues before degrading to a resync (default 50000)",
+    )
+    parser.add_argument(
+        "--control",
+        metavar="PATH",
+        help="the engine's control socket, for 'inspector ctl' (default: one per engine in "
+        "$XDG_RUNTIME_DIR/inspector, or run/ in the configuration directory)",
     )
     parser.add_argument(
         "--loop",
@@ -299,6 +306,7 @@ def options_from(args: argparse.Namespace, listen_given: bool) -> Options:
         session=session,
         open_path=open_path,
         sessions_dir=directory,
+        control=Path(args.control) if args.control else None,
         window_args=_window_args(args),
         problems=problems,
     )
@@ -325,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         if argv[0] == "session":
             return session_cli.session_main(argv[1:])
         return session_cli.har_main(argv[1:])
+    if argv[:1] == ["ctl"]:
+        from inspector import ctl
+
+        return ctl.main(argv[1:])
     if argv[:1] == ["__session_writer__"]:
         from inspector.proxy import session_process
 
@@ -373,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                         relay_capacity=args.relay_capacity,
                         session_path=Path(args.session) if args.session else None,
                         only=only,
+                        control=Path(args.control) if args.control else None,
                     )
                 )
         except KeyboardInterrupt:
@@ -409,11 +422,6 @@ def ca_main(argv: list[str]) -> int:
     except OSError as exc:
         return _fail(f"cannot write {args.file}: {exc.strerror}")
     return 0
-
-
-def _fail(message: str) -> int:
-    print(f"inspector: {message}", file=sys.stderr)
-    return 2
 
 
 def _check_remote(host: str, allowed: bool) -> bool:

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from inspector.cli_errors import fail as _fail
 from inspector.core.filter import FilterError, FlowFilter, parse_filter
 from inspector.core.search import Verdicts, check, scan
 from inspector.core.session import Session, SessionError
@@ -81,11 +82,6 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         return 0  # the reader went away: nobody wants the rest
     return 0
-
-
-def _fail(message: str) -> int:
-    print(f"inspector: {message}", file=sys.stderr)
-    return 2
 
 
 def _report(out: TextIO, verdicts: Verdicts, watch: bool, progress: bool) -> None:

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from inspector import search_cli
+from inspector.cli_errors import fail as _fail
 from inspector.core.filter import FilterError, FlowFilter, parse_filter
 from inspector.core.format import duration
 from inspector.core.session import Session, SessionError
@@ -43,11 +44,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         print(f"{self.prog}: {message}", file=sys.stderr)
         raise SystemExit(2)
-
-
-def _fail(message: str) -> int:
-    print(f"inspector: {message}", file=sys.stderr)
-    return 2
 
 
 def _when(t: float) -> str:

@@ -30,6 +30,8 @@ ROOT_ONLY = {
     "resources",
     "session_cli",
     "search_cli",
+    "ctl",
+    "cli_errors",
 }
 
 BLOCKER = """
