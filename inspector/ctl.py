@@ -243,7 +243,13 @@ async def _flows(client: EngineClient, expr: str | None) -> int:
 async def _break_add(client: EngineClient, expr: str, on: str) -> int:
     rule = {"match": expr, "actions": [{"type": "breakpoint", "on": on}]}
     result = await client.request("add_rule", rule=rule)
-    _out([str(_answer(result, "id"))])
+    rule_id = _answer(result, "id")
+    if result.get("error"):
+        # The engine keeps a rule it cannot use, disabled, for the window
+        # to show; from the command line it is a mistake to take back.
+        await client.request("remove_rule", id=rule_id)
+        raise CtlError(f"{expr}: {result['error']}")
+    _out([str(rule_id)])
     return 0
 
 
