@@ -70,6 +70,13 @@ class FlowFailed(FlowEvent):
     flow_id: int
 
 
+@dataclass(slots=True)
+class FlowHeld(FlowEvent):
+    """The flow was held at a breakpoint, or let go (its row changed)."""
+
+    flow_id: int
+
+
 # Tunnel events: a CONNECT tunnel is a flow too (method CONNECT), so these
 # coalesce by its id like any flow event.
 
@@ -184,6 +191,33 @@ class ListenFailed(CriticalEvent):
     host: str
     port: int
     message: str
+
+
+@dataclass(slots=True)
+class FlowPaused(CriticalEvent):
+    """A breakpoint holds flow ``flow_id`` at ``phase`` (request or
+    response) since ``since_ms`` (milliseconds since the epoch)."""
+
+    flow_id: int
+    phase: str
+    since_ms: int
+
+
+@dataclass(slots=True)
+class FlowResumed(CriticalEvent):
+    """A held flow went on: ``outcome`` is resumed, edited, aborted or
+    gone (the client left while it was held)."""
+
+    flow_id: int
+    phase: str
+    outcome: str
+
+
+@dataclass(slots=True)
+class RulesChanged(CriticalEvent):
+    """The engine's rules (breakpoints included) changed; ``count`` of them now."""
+
+    count: int
 
 
 class EventSink(Protocol):

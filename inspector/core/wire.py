@@ -18,10 +18,13 @@ from inspector.core.events import (
     CAFailed,
     CriticalEvent,
     Event,
+    FlowPaused,
+    FlowResumed,
     ListenFailed,
     LowEvent,
     ProxyStarted,
     ProxyStopped,
+    RulesChanged,
     WarningRaised,
 )
 from inspector.core.flow import (
@@ -44,7 +47,16 @@ BODY_INLINE = 256 * 1024
 """Body bytes sent with a flow's details; more is fetched in ranges."""
 
 CRITICAL_EVENTS: dict[str, type[CriticalEvent]] = {
-    cls.__name__: cls for cls in (ProxyStarted, ProxyStopped, ListenFailed, CAFailed)
+    cls.__name__: cls
+    for cls in (
+        ProxyStarted,
+        ProxyStopped,
+        ListenFailed,
+        CAFailed,
+        FlowPaused,
+        FlowResumed,
+        RulesChanged,
+    )
 }
 
 

@@ -32,7 +32,7 @@ from inspector.core.http_rules import (
 )
 from inspector.proxy import auth, local, pages
 from inspector.proxy.context import EngineContext, TunnelContext
-from inspector.proxy.errors import ClientError, ClientGone, ProxyError
+from inspector.proxy.errors import Aborted, ClientError, ClientGone, ProxyError
 from inspector.proxy.forward import forward
 from inspector.proxy.stream import READ_SIZE, ByteStream, Stream, StreamClosed
 from inspector.proxy.tls import TlsStream
@@ -351,6 +351,12 @@ class ClientConnection:
             if target.host == onboarding.HOST:
                 return await local.serve_onboarding(self, flow)
             return await forward(self, flow, event.method, target)
+        except Aborted as exc:
+            if exc.reset:
+                self.stream.abort()
+                self._mark_failed(flow, exc.kind, f"{exc.message} (connection reset)")
+                return False
+            return await self.fail(flow, exc)
         except ProxyError as exc:
             return await self.fail(flow, exc)
         except ClientGone:

@@ -11,6 +11,7 @@ from typing import Protocol
 from inspector.core.events import EventSink
 from inspector.core.flow import Flow, TunnelInfo
 from inspector.core.settings import ProxySettings
+from inspector.proxy.breakpoints import Breakpoints
 from inspector.proxy.recorder import FlowRecorder
 from inspector.proxy.tasks import TaskSet
 from inspector.proxy.upstream import UpstreamPool
@@ -67,5 +68,7 @@ class EngineContext:
     """Issues leaf certificates for interception; None turns it off."""
     ignore: HostFilter = field(default_factory=_NoHosts)
     """Hosts whose TLS tunnels pass through untouched."""
+    breakpoints: Breakpoints | None = None
+    """The engine's breakpoints and the flows they hold (None: none)."""
     stopping: bool = False
     """Set on shutdown: connections close after their current exchange."""

@@ -32,3 +32,12 @@ class ClientGone(Exception):
 
 class ListenError(Exception):
     """The proxy could not bind its listening socket."""
+
+
+class Aborted(ProxyError):
+    """A breakpoint's flow was aborted: answered 502 with the reason, or,
+    with ``reset``, the client's connection is cut."""
+
+    def __init__(self, message: str, reset: bool = False) -> None:
+        super().__init__(502, "aborted", message)
+        self.reset = reset

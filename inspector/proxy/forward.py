@@ -32,8 +32,10 @@ from inspector.core.http_rules import (
     upgrade_request_headers,
 )
 from inspector.core.websocket import is_websocket_upgrade
+from inspector.proxy.context import EngineContext
 from inspector.proxy.errors import ClientError, ClientGone, UpstreamError
 from inspector.proxy.exchange import ClientSide
+from inspector.proxy.intercept import hold_request, hold_response, read_response, wants_response
 from inspector.proxy.stream import StreamClosed
 from inspector.proxy.upstream import PoolKey, UpstreamConnection
 from inspector.proxy.websocket import relay_websocket
@@ -46,9 +48,16 @@ async def forward(client: ClientSide, flow: Flow, method: bytes, target: Target)
     """Forward the request; True when the client connection may be reused.
 
     Raises UpstreamError (answered by the caller, or turned into a cut
-    connection once the response has started), ClientError, ClientGone.
+    connection once the response has started), ClientError, ClientGone,
+    Aborted (a breakpoint's flow aborted).
     """
     ctx = client.ctx
+    points = ctx.breakpoints
+    rule = 0
+    if points is not None and points.watches(flow):
+        held = await hold_request(client, flow, method, target, points)
+        if held is not None:
+            client, method, target, rule = held.client, held.method, held.target, held.rule
     websocket = is_websocket_upgrade(flow.request.headers)
     if websocket:
         headers = upgrade_request_headers(flow.request.headers)
@@ -76,21 +85,38 @@ async def forward(client: ClientSide, flow: Flow, method: bytes, target: Target)
             switched, conn = conn, None
             await relay_websocket(client, switched, flow, response)
             return False
-        keep_alive = await _relay_response(client, conn, flow, response)
-        reusable = conn.finish_cycle()
-        if not reusable and conn.h11.our_state is h11.IDLE:
-            ctx.sink.emit(
-                WarningRaised(
-                    "stray-bytes", target.host, "upstream sent bytes after the end of a response"
-                )
+        if wants_response(flow, points, rule):
+            assert points is not None
+            recorded = _response_of(response)
+            kept = await read_response(client, conn, flow, response)
+            if kept.complete:
+                # Read whole: the upstream is free while the flow is held.
+                _release(ctx, conn, target.host)
+                conn = None
+            kept = await hold_response(client, flow, kept, recorded, points, rule)
+            keep_alive = await _relay_response(
+                client, conn, flow, kept.head, recorded, kept.chunks, kept.complete
             )
-        ctx.pool.checkin(conn, reusable)
-        conn = None
+        else:
+            keep_alive = await _relay_response(client, conn, flow, response)
+        if conn is not None:
+            _release(ctx, conn, target.host)
+            conn = None
         ctx.recorder.finished(flow)
         return keep_alive
     finally:
         if conn is not None:
             ctx.pool.discard(conn)
+
+
+def _release(ctx: EngineContext, conn: UpstreamConnection, host: str) -> None:
+    """Give the upstream connection back after a whole response."""
+    reusable = conn.finish_cycle()
+    if not reusable and conn.h11.our_state is h11.IDLE:
+        ctx.sink.emit(
+            WarningRaised("stray-bytes", host, "upstream sent bytes after the end of a response")
+        )
+    ctx.pool.checkin(conn, reusable)
 
 
 async def _start(
@@ -295,34 +321,48 @@ async def _head_or_error(
         ) from None
 
 
+def _response_of(event: h11.Response) -> Response:
+    """The flow's record of a response head; UpstreamError when its
+    framing is faulty: "the proxy MUST close the connection to the server,
+    discard the received response, and send a 502 (Bad Gateway) response
+    to the client" (RFC 9112 section 6.3); the caller discards the
+    connection when this raises."""
+    raw_headers = event.headers.raw_items()
+    try:
+        check_framing(raw_headers, event.http_version)
+    except MessageRejected as exc:
+        raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
+    return Response(
+        status=event.status_code,
+        reason=event.reason.decode("latin-1"),
+        version=event.http_version.decode("ascii", "replace"),
+        headers=raw_headers,
+    )
+
+
 async def _relay_response(
-    client: ClientSide, conn: UpstreamConnection, flow: Flow, event: h11.Response
+    client: ClientSide,
+    conn: UpstreamConnection | None,
+    flow: Flow,
+    event: h11.Response,
+    response: Response | None = None,
+    prefix: list[bytes] | None = None,
+    complete: bool = False,
 ) -> bool:
     """Send the response head and stream the body to the client.
 
     Whatever the upstream already sent is written in one go: the head, the
     body and its end usually arrive in one read, and writing them together
     saves a system call per request. Nothing is held back while waiting for
-    more, so streaming stays live.
+    more, so streaming stays live. A response a breakpoint held comes with
+    its ``response`` record and the ``prefix`` of its body already read
+    (all of it when ``complete``, and then ``conn`` is already let go).
     """
     ctx = client.ctx
     recorder = ctx.recorder
-    raw_headers = event.headers.raw_items()
-    # Faulty framing in a response: "the proxy MUST close the connection to
-    # the server, discard the received response, and send a 502 (Bad
-    # Gateway) response to the client" (RFC 9112 section 6.3); the caller
-    # discards the connection when this raises.
-    try:
-        check_framing(raw_headers, event.http_version)
-    except MessageRejected as exc:
-        raise UpstreamError(502, "bad-response", f"invalid response from upstream: {exc}") from None
-    response = Response(
-        status=event.status_code,
-        reason=event.reason.decode("latin-1"),
-        version=event.http_version.decode("ascii", "replace"),
-        headers=raw_headers,
-    )
-    headers = relayable_response_headers(event.status_code, raw_headers)
+    if response is None:
+        response = _response_of(event)
+    headers = relayable_response_headers(event.status_code, event.headers.raw_items())
     if client.body_unread:
         # A final answer before the request body (Expect: 100-continue
         # refused): the body will not be read, so this connection ends
@@ -342,6 +382,17 @@ async def _relay_response(
     capture = BodyCapture(ctx.settings.body_capture_limit)
     timeout = ctx.settings.response_head_timeout
     try:
+        for chunk in prefix or ():
+            capture.add(chunk)
+            data = client.frame(h11.Data(data=chunk))
+            if data:
+                pending.append(data)
+        if prefix:
+            recorder.response_bytes(flow, capture.size)
+        if complete or conn is None:
+            pending.append(client.frame(h11.EndOfMessage()))
+            await client.send(b"".join(pending))
+            return True
         while True:
             try:
                 item = conn.poll()

@@ -21,8 +21,11 @@ from inspector.core.events import (
     FlowCreated,
     FlowFailed,
     FlowFinished,
+    FlowHeld,
+    FlowPaused,
     FlowRequestHead,
     FlowResponseHead,
+    FlowResumed,
     TunnelClosed,
     TunnelFailed,
     TunnelOpened,
@@ -106,6 +109,49 @@ class FlowRecorder:
             flow.t_dns, flow.t_connected = t_dns, t_connected
         flow.upstream_addr = address
         flow.upstream_tls = tls
+
+    # Breakpoints
+
+    def request_held(self, flow: Flow, body: bytes, truncated: bool) -> None:
+        """The request was read (``body``, all of it unless ``truncated``)
+        to be held at a breakpoint."""
+        flow.request.body = body
+        flow.request.body_size = len(body)
+        flow.request.body_truncated = truncated
+
+    def response_held(self, flow: Flow, response: Response) -> None:
+        """The response head (and as much of its body as will be held)
+        arrived; it goes to the client once a breakpoint lets it."""
+        flow.response = response
+        flow.t_response_start = time.time()
+
+    def paused(self, flow: Flow, phase: str) -> None:
+        """A breakpoint holds the flow at ``phase``."""
+        now = time.time()
+        flow.paused, flow.t_paused = phase, now
+        self.sink.emit(FlowHeld(flow.id))
+        self.sink.emit(FlowPaused(flow.id, phase, int(now * 1000)))
+
+    def unpaused(self, flow: Flow, outcome: str, changed: str = "") -> None:
+        """The held flow goes on (``outcome``: resumed, edited, aborted,
+        gone); ``changed`` names what the edit changed."""
+        phase = flow.paused
+        if not phase:
+            return
+        if flow.t_paused is not None:
+            flow.paused_total += time.time() - flow.t_paused
+        flow.paused = ""
+        if changed:
+            flow.edits.append(f"{phase}: {changed}")
+        self.sink.emit(FlowHeld(flow.id))
+        self.sink.emit(FlowResumed(flow.id, phase, outcome))
+
+    def request_edited(
+        self, flow: Flow, method: str, scheme: str, host: str, port: int, target: str
+    ) -> None:
+        request = flow.request
+        request.method, request.scheme, request.host = method, scheme, host
+        request.port, request.target = port, target
 
     def request_head_sent(self, flow: Flow) -> None:
         self.sink.emit(FlowRequestHead(flow.id))

@@ -38,6 +38,8 @@ from inspector.core.settings import ProxySettings, RelaySettings, check_settings
 from inspector.core.store import FlowStore
 from inspector.link.channel import ChannelClosed, FrameChannel
 from inspector.proxy.batches import DEFAULT_BUDGET, BatchBuilder
+from inspector.proxy.breakpoints import Breakpoints
+from inspector.proxy.compose import FlowSend
 from inspector.proxy.context import ServerContexts
 from inspector.proxy.diagnostics import LagMonitor, census, process_figures
 from inspector.proxy.errors import ListenError
@@ -93,7 +95,9 @@ class EngineService:
         """What the window shows of the CA (path, PEM, fingerprint, or an error)."""
         self.flush_interval = flush_interval
         self.batches = BatchBuilder(store, relay, budget)
-        self.server: ProxyServer | None = None
+        self.breakpoints = Breakpoints(relay)
+        """The rules that hold flows, kept across stops and starts."""
+        self._server: ProxyServer | None = None
         self.tasks = TaskSet()
         self.channel: FrameChannel | None = None
         self._credit = CREDIT
@@ -114,10 +118,23 @@ class EngineService:
             "search": FlowSearch(self.store),
             "flows": FlowList(self),
             "replay": FlowReplay(self),
+            "send": FlowSend(self),
             "shutdown": self._shutdown,
             "diagnostics": self._diagnostics,
+            **self.breakpoints.handlers,
         }
         self.lag = LagMonitor()
+
+    @property
+    def server(self) -> ProxyServer | None:
+        return self._server
+
+    @server.setter
+    def server(self, server: ProxyServer | None) -> None:
+        """The listening server; its flows meet this engine's breakpoints."""
+        self._server = server
+        if server is not None:
+            server.ctx.breakpoints = self.breakpoints
 
     # Running
 
@@ -299,6 +316,7 @@ class EngineService:
                 certs=self.certs,
                 ignore=_patterns(self.settings.ignore_hosts),
             )
+            server.ctx.breakpoints = self.breakpoints
             if self.writer is not None:
                 server.ctx.recorder.on_settled = self.writer.settled
             await server.start()
