@@ -90,7 +90,8 @@ class ComposerWindow(QWidget):
         line.addWidget(self.send_button)
         line.addWidget(self.curl_button)
         self.problem = QLabel()
-        self.problem.setWordWrap(True)
+        # Room kept for one line, so the editor does not jump as it comes and goes.
+        self.problem.setMinimumHeight(self.problem.fontMetrics().height())
         request = QWidget()
         request_layout = QVBoxLayout(request)
         request_layout.setContentsMargins(0, 0, 0, 0)
@@ -230,6 +231,8 @@ class ComposerWindow(QWidget):
         self.status.setStyleSheet(style)
 
     def _show_problems(self) -> None:
+        """What stops the request going out, under the URL; a warning about
+        the body (invalid JSON) shows there too, and under the body."""
         editor = self.editor
         if editor.error is not None and editor.url.text().strip():
             self.problem.setText(editor.error)
@@ -239,7 +242,6 @@ class ComposerWindow(QWidget):
             self.problem.setStyleSheet(WARNING_STYLE)
         else:
             self.problem.setText("")
-        self.problem.setVisible(bool(self.problem.text()))
 
 
 def _phrase(status: int) -> str:

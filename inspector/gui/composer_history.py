@@ -4,7 +4,7 @@ Composed flows carry row flag 128 (``FlowRow.is_composed``), in batches as
 they are sent and when a session is opened (the session file keeps the
 flag), so the history is the window's own rows: it watches each batch for
 composed rows and drops what the window no longer has (cleared, deleted).
-Its list shows method, URL and status; choosing an entry asks for that
+Its list shows status, method and path (the URL as a tip); choosing an entry asks for that
 flow to be loaded.
 
 Signals:
@@ -60,6 +60,8 @@ class HistoryList(QListWidget):
         self.rows = rows
         self.setAlternatingRowColors(True)
         self.setUniformItemSizes(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.itemActivated.connect(self._clicked)
         self.itemClicked.connect(self._clicked)
 
@@ -76,7 +78,7 @@ class HistoryList(QListWidget):
             if row is None:
                 continue
             status = _status(row.status, row.duration)
-            item = QListWidgetItem(f"#{flow_id}  {row.method}  {row.url}  → {status}")
+            item = QListWidgetItem(f"#{flow_id}  {status}  {row.method} {row.path}")
             item.setData(ID_ROLE, flow_id)
             item.setToolTip(row.url)
             self.addItem(item)

@@ -75,6 +75,7 @@ class RequestEditor(QWidget):
         self.url = UrlEdit()
         self.url.setPlaceholderText("https://example.com/path?query  (or paste a curl command)")
         self.url.curl_pasted.connect(self.curl_pasted)
+        self._url_before = ""
         self.url.textEdited.connect(self._url_edited)
         self.url.textChanged.connect(self._changed)
         self.headers = PairTable("header")
@@ -132,19 +133,26 @@ class RequestEditor(QWidget):
         return method, url, headers, self.body.body()
 
     def _changed(self) -> None:
+        self._url_before = self.url.text()
         try:
             self.request()
         except ComposeError as exc:
             self.error = str(exc)[:1].upper() + str(exc)[1:]
         else:
             self.error = None
+        if is_curl(self.url.text()):
+            self.error = "That is a curl command: paste it whole, or use Import curl…"
         self.warning = self.body.problem()
         self.changed.emit()
 
     def _url_edited(self, text: str) -> None:
-        # A paste through the context menu, or a drop, arrives here.
-        if is_curl(text):
+        # A paste through the context menu, or a drop, arrives here: text
+        # that came in one piece, not "curl " typed key by key.
+        pasted = len(text) - len(self._url_before) > 1
+        self._url_before = text
+        if pasted and is_curl(text):
             self.url.clear()
+            self._url_before = ""
             self.curl_pasted.emit(text)
 
     def _body_mode(self, mode: str) -> None:

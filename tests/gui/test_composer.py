@@ -56,7 +56,7 @@ def test_a_json_post_is_sent_and_its_response_shown(run_app: RunApp) -> None:
             assert editor.warning is not None and "line 2:7" in editor.warning
             assert "line 2:7" in composer.problem.text()
             editor.body.text.setPlainText('{"name": "caf\u00e9", "n": 1}')
-            assert editor.warning is None and not composer.problem.isVisible()
+            assert editor.warning is None and not composer.problem.text()
             editor.body.format_json()
             assert editor.body.text.toPlainText().startswith('{\n  "name"')
             editor.headers.add("X-Trace", "abc")
@@ -83,7 +83,7 @@ def test_a_json_post_is_sent_and_its_response_shown(run_app: RunApp) -> None:
             row = app.mirror.get(model.id_at(0) or 0)
             assert row is not None and row.is_composed
             await _until(lambda: composer.history.count() == 1, what="the history entry")
-            assert "POST" in composer.history.item(0).text()
+            assert "200  POST /items?x=1" in composer.history.item(0).text()
 
     assert run_app(scenario) == 0
 
@@ -156,6 +156,18 @@ def test_curl_import_fills_the_editor_and_bad_commands_are_said(run_app: RunApp)
         assert editor.method.currentText() == "DELETE"
         assert editor.url.text() == "http://h.test/gone"
         assert editor.body.body() == b""
+        # Typed key by key, "curl " is not imported at its space; the editor
+        # says how to import it.
+        editor.url.clear()
+        QTest.keyClicks(editor.url, "curl http://h.test/")
+        assert editor.url.text() == "curl http://h.test/"
+        assert "Import curl" in composer.problem.text()
+        # Through the context menu's paste (no key press), a paste still imports.
+        dialog.hide()
+        editor.url.clear()
+        QGuiApplication.clipboard().setText("curl -I http://h.test/head")
+        editor.url.paste()
+        assert editor.method.currentText() == "HEAD" and editor.url.text() == "http://h.test/head"
 
     assert run_app(scenario) == 0
 
@@ -170,7 +182,7 @@ def test_bad_input_is_said_and_not_sent(run_app: RunApp) -> None:
             composer.send()
             assert "Not sent" in composer.status.text()
             editor.url.setText(f"{origin.base}/ok")
-            assert not composer.problem.isVisible()
+            assert not composer.problem.text()
             editor.headers.add("Bad Name", "1")
             assert "not a token" in composer.problem.text()
             composer.send()
@@ -209,7 +221,7 @@ def test_history_lists_composed_flows_newest_first(run_app: RunApp) -> None:
                 await _until(lambda: "200" in composer.status.text(), what="the response")
             await _until(lambda: composer.history.count() == 2, what="two entries")
             texts = [composer.history.item(i).text() for i in range(2)]
-            assert "/two" in texts[0] and "/one" in texts[1]
+            assert "GET /two" in texts[0] and "GET /one" in texts[1]
             assert all("/captured" not in t for t in texts)
             # Choosing an entry loads it.
             composer.history.chosen.emit(composer.history.item(1).data(Qt.ItemDataRole.UserRole))
