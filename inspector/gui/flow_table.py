@@ -10,6 +10,7 @@ Signals:
     copy_requested(str, list): copy ``url``, ``curl`` or ``body`` of these flow ids.
     delete_requested(list): delete the flows in these rows.
     replay_requested(list, int): send these flows' requests again, so many times each.
+    edit_requested(int): open this flow's request in the composer.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class FlowTable(QTableView):
     copy_requested = Signal(str, list)
     delete_requested = Signal(list)
     replay_requested = Signal(list, int)
+    edit_requested = Signal(int)
 
     def __init__(self, model: FlowTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +88,7 @@ class FlowTable(QTableView):
         self.replay_many_action = self._action(
             f"Replay {REPEATS} Times", None, lambda: self._replay(REPEATS)
         )
+        self.edit_action = self._action("Edit and Resend", "Shift+R", self._edit)
         self.delete_action = self._action(
             "Delete", QKeySequence.StandardKey.Delete, self.delete_selected
         )
@@ -160,6 +163,7 @@ class FlowTable(QTableView):
         menu.addSeparator()
         menu.addAction(self.replay_action)
         menu.addAction(self.replay_many_action)
+        menu.addAction(self.edit_action)
         menu.addSeparator()
         menu.addAction(self.delete_action)
         menu.popup(self.viewport().mapToGlobal(pos))
@@ -173,6 +177,11 @@ class FlowTable(QTableView):
         ids = self.selected_ids()
         if ids:
             self.replay_requested.emit(ids, count)
+
+    def _edit(self) -> None:
+        flow_id = self.current_flow_id()
+        if flow_id is not None:
+            self.edit_requested.emit(flow_id)
 
     def delete_selected(self) -> None:
         rows = self.selected_rows()

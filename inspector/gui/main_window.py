@@ -44,6 +44,7 @@ from inspector.core.rowbatch import RowBatch, StoreCounters
 from inspector.gui import icons
 from inspector.gui.body_search import BodySearch
 from inspector.gui.clipboard import copy_flows
+from inspector.gui.composer import ComposerOpener
 from inspector.gui.controller import ProxyController
 from inspector.gui.detail_follower import DetailFollower
 from inspector.gui.detail_pane import DetailPane
@@ -147,6 +148,9 @@ class MainWindow(QMainWindow):
         self.model.progress.connect(self.progress.setValue)
         controller.state_changed.connect(self._proxy_state)
         link.batch_received.connect(self.apply_batch)
+        self.composer = ComposerOpener(mirror, link, tasks, executor, self)
+        self.table.edit_requested.connect(self.composer.edit_flow)
+        self._build_tools_menu()
 
         self._stats_timer = QTimer(self)
         self._stats_timer.setInterval(STATS_INTERVAL_MS)
@@ -257,6 +261,14 @@ class MainWindow(QMainWindow):
         view_menu = menu.addMenu("&View")
         view_menu.addAction(self.pressure_dock.toggleViewAction())
         view_menu.addAction(self.log_dock.toggleViewAction())
+
+    def _build_tools_menu(self) -> None:
+        self.composer_action = self._action(
+            "Composer", "Ctrl+Shift+N", self.composer.show_empty, "Write a request and send it"
+        )
+        tools_menu = self.menuBar().addMenu("&Tools")
+        tools_menu.addAction(self.composer_action)
+        tools_menu.addAction(self.table.edit_action)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
