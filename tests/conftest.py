@@ -1,5 +1,6 @@
 """Suite-wide settings: Qt runs offscreen, so the suite needs no display;
-nothing the tests start writes to the user's real configuration directory;
+nothing the tests start writes to the user's real configuration or runtime
+directory;
 and Hypothesis draws the same examples on every run unless asked to explore."""
 
 import atexit
@@ -13,6 +14,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _home = tempfile.mkdtemp(prefix="inspector-test-home-")
 atexit.register(shutil.rmtree, _home, ignore_errors=True)
 os.environ["INSPECTOR_HOME"] = _home
+# Engines' control sockets go to a runtime directory of the suite's own
+# (mkdtemp makes it 0700), not the user's, where `inspector ctl` would see them.
+_runtime = tempfile.mkdtemp(prefix="inspector-test-run-")
+atexit.register(shutil.rmtree, _runtime, ignore_errors=True)
+os.environ["XDG_RUNTIME_DIR"] = _runtime
 # Credentials from the developer's shell would put every test behind 407.
 os.environ.pop("INSPECTOR_AUTH", None)
 

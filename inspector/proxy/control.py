@@ -110,12 +110,14 @@ class ControlServer:
     async def close(self) -> None:
         """Stop listening, remove the socket file, close every client."""
         listener, self._listener = self._listener, None
+        for channel in list(self._channels):
+            channel.close("the engine is stopping")
+        # The accept ends first: a loop watching a closed descriptor
+        # complains (Qt's, under qasync, does).
+        await self._tasks.cancel_all(timeout=1.0)
         if listener is not None:
             listener.close()
             self._remove()
-        for channel in list(self._channels):
-            channel.close("the engine is stopping")
-        await self._tasks.cancel_all(timeout=1.0)
 
     # Making the socket
 
