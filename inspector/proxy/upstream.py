@@ -1,6 +1,11 @@
 """Upstream connections and the pool that keeps them alive between requests.
 
-A connection is keyed by ``(scheme, host, port)``. One is put back in the
+A connection is keyed by ``(scheme, host, port, via)``: ``via`` is empty
+for a direct connection, else the upstream proxy's ``host:port``. Through
+an upstream proxy, plain HTTP uses one key for every origin (``host`` is
+``*``): its requests go in absolute form, so one connection to the proxy
+carries requests for many origins. Everything else gets a CONNECT tunnel
+per origin, keyed by that origin. One is put back in the
 pool only when its last exchange ended cleanly with both h11 state machines
 ready for another cycle and nothing unexpected buffered: after an error, a
 truncated body, or a HEAD/204/304 answer followed by stray bytes, the
@@ -19,15 +24,27 @@ from typing import cast
 
 import h11
 
-from inspector.core.flow import TlsInfo
+from inspector.core.flow import TlsInfo, authority, bracketed
+from inspector.core.hostmatch import HostPatterns
 from inspector.core.http_rules import MAX_HEAD_SIZE
 from inspector.core.settings import ProxySettings
+from inspector.core.upstream_proxy import (
+    DIRECT,
+    Route,
+    UpstreamProxy,
+    parse_bypass,
+    parse_upstream_proxy,
+    route,
+)
 from inspector.proxy.errors import UpstreamError
 from inspector.proxy.stream import READ_SIZE, ByteStream, Stream, StreamClosed
 from inspector.proxy.tls import TlsError, TlsStream
 from inspector.proxy.upstream_tls import upstream_context
 
-PoolKey = tuple[str, str, int]
+Origin = tuple[str, str, int]
+"""``(scheme, host, port)`` of the server a request is for."""
+PoolKey = tuple[str, str, int, str]
+"""``(scheme, host, port, via)``; see the module's docstring."""
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """``(host, port) -> IP addresses``; raises UpstreamError on failure."""
 
@@ -39,11 +56,14 @@ class UpstreamConnection:
         stream: ByteStream,
         address: tuple[str, int],
         tls: TlsInfo | None = None,
+        route: Route = DIRECT,
     ) -> None:
         self.key = key
         self.stream = stream
         self.address = address
         self.tls = tls
+        self.route = route
+        """Direct, or through the upstream proxy (absolute form or tunnel)."""
         self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_SIZE)
         self.idle_since = 0.0
         self._loop = asyncio.get_running_loop()
@@ -61,6 +81,35 @@ class UpstreamConnection:
         data = self.h11.send(event)
         if data:
             await self.stream.send(data)
+
+    def outgoing(self, request: h11.Request, origin: Origin) -> h11.Request:
+        """``request`` (in origin form) as this connection sends it: in
+        absolute form, with the upstream proxy's credentials, when it goes
+        to the upstream proxy as plain HTTP; else unchanged."""
+        proxy = self.route.via
+        if proxy is None or not self.route.absolute_form:
+            return request
+        _scheme, host, port = origin
+        where = bracketed(host) if port == 80 else authority(host, port)
+        path = b"" if request.target == b"*" else request.target
+        headers = list(request.headers.raw_items())
+        credentials = proxy.authorization
+        if credentials is not None:
+            headers.append((b"Proxy-Authorization", credentials))
+        return h11.Request(
+            method=request.method,
+            target=b"http://" + where.encode("latin-1") + path,
+            headers=headers,
+            http_version=request.http_version,
+        )
+
+    def check_answer(self, status: int) -> None:
+        """A 407 on the absolute-form route is the upstream proxy's, not
+        the origin's: the client's proxy (Inspector) cannot answer that
+        challenge, so it is an UpstreamError naming the upstream proxy."""
+        proxy = self.route.via
+        if status == 407 and proxy is not None and self.route.absolute_form:
+            raise UpstreamError(502, "upstream-proxy-auth", _auth_required(proxy))
 
     async def next_event(self, timeout: float) -> h11.Event:
         """The next h11 event from the upstream, reading as needed.
@@ -131,6 +180,8 @@ class UpstreamPool:
         self._tls_context: ssl.SSLContext | None = None
         self._idle: dict[PoolKey, list[UpstreamConnection]] = {}
         self._active: set[UpstreamConnection] = set()
+        self._parsed: tuple[str | None, str] | None = None
+        self._upstream: tuple[UpstreamProxy | None, HostPatterns] = (None, HostPatterns())
 
     @property
     def idle_count(self) -> int:
@@ -140,8 +191,23 @@ class UpstreamPool:
     def active_count(self) -> int:
         return len(self._active)
 
-    def checkout(self, key: PoolKey) -> UpstreamConnection | None:
-        """The most recently used live idle connection for ``key``, if any."""
+    def route(self, origin: Origin, tunnel: bool = False) -> Route:
+        """How ``origin`` is reached under the current settings (which a
+        ``configure`` changes in place); ``tunnel`` asks for a byte
+        stream to the origin, as a WebSocket needs."""
+        settings = self._settings
+        current = (settings.upstream_proxy, settings.upstream_bypass)
+        if current != self._parsed:
+            proxy = parse_upstream_proxy(current[0]) if current[0] else None
+            self._upstream = (proxy, parse_bypass(current[1]))
+            self._parsed = current
+        proxy, bypass = self._upstream
+        scheme, host, port = origin
+        return route(proxy, bypass, scheme, host, port, tunnel=tunnel)
+
+    def checkout(self, origin: Origin, tunnel: bool = False) -> UpstreamConnection | None:
+        """The most recently used live idle connection for ``origin``, if any."""
+        key = _pool_key(origin, self.route(origin, tunnel))
         conns = self._idle.get(key)
         deadline = time.monotonic() - self._settings.upstream_idle_timeout
         while conns:
@@ -217,34 +283,70 @@ class UpstreamPool:
             self._tls_context = upstream_context(self._settings)
         return self._tls_context
 
-    async def connect(self, key: PoolKey) -> UpstreamConnection:
-        """Open a new connection: resolve, refuse loops, connect, and for
-        https handshake with the upstream's certificate verified.
+    async def connect(self, origin: Origin, tunnel: bool = False) -> UpstreamConnection:
+        """Open a new connection: resolve, refuse loops, connect (to the
+        upstream proxy, through a CONNECT tunnel for anything but plain
+        HTTP, when the route says so), and for https handshake with the
+        upstream's certificate verified.
 
-        Raises UpstreamError: 502 on DNS failure, refusal or a TLS failure,
-        504 on timeout, 508 when the address is the proxy's own.
+        Raises UpstreamError: 502 on DNS failure, refusal, a TLS failure
+        or the upstream proxy refusing, 504 on timeout, 508 when the
+        address is the proxy's own.
         """
-        scheme, host, port = key
+        scheme, host, port = origin
+        way = self.route(origin, tunnel)
+        key = _pool_key(origin, way)
         settings = self._settings
+        stage: list[str] = []
         try:
             async with asyncio.timeout(settings.connect_timeout):
                 stamps: list[float] = []
-                stream, address = await self.open_raw(host, port, stamps)
+                stream, address = await self._open(way, host, port, stamps, stage)
                 t_connected = time.time()
                 if scheme != "https":
-                    conn = UpstreamConnection(key, stream, address)
+                    conn = UpstreamConnection(key, stream, address, route=way)
                 else:
-                    conn = await self._handshake(key, stream, address)
+                    conn = await self._handshake(key, stream, address, way)
                 conn.t_dns = stamps[0] if stamps else None
                 conn.t_connected = t_connected
         except TimeoutError:
             raise UpstreamError(
-                504,
-                "connect-timeout",
-                f"connecting to {host}:{port} timed out after {settings.connect_timeout:g} s",
+                504, "connect-timeout", _timed_out(way, host, port, stage, settings.connect_timeout)
             ) from None
         self._active.add(conn)
         return conn
+
+    async def open_tunnel(self, host: str, port: int) -> tuple[Stream, tuple[str, int]]:
+        """A byte stream to ``host:port`` for a passthrough or raw tunnel:
+        direct, or through a CONNECT tunnel the upstream proxy opens.
+        Raises UpstreamError as ``connect`` does; no timeout of its own."""
+        way = self.route(("https", host, port), tunnel=True)
+        return await self._open(way, host, port, None, [])
+
+    async def _open(
+        self,
+        way: Route,
+        host: str,
+        port: int,
+        stamps: list[float] | None,
+        stage: list[str],
+    ) -> tuple[Stream, tuple[str, int]]:
+        proxy = way.via
+        if proxy is None:
+            return await self.open_raw(host, port, stamps)
+        stage.append("proxy")
+        try:
+            stream, address = await self.open_raw(proxy.host, proxy.port, stamps)
+        except UpstreamError as exc:
+            raise _proxy_unreachable(proxy, exc) from None
+        if way.tunnel:
+            stage.append("connect")
+            try:
+                await _connect_through(stream, proxy, host, port)
+            except BaseException:
+                stream.abort()
+                raise
+        return stream, address
 
     async def open_raw(
         self, host: str, port: int, stamps: list[float] | None = None
@@ -264,9 +366,9 @@ class UpstreamPool:
         return await _connect_any(addresses, host, port)
 
     async def _handshake(
-        self, key: PoolKey, raw: Stream, address: tuple[str, int]
+        self, key: PoolKey, raw: Stream, address: tuple[str, int], way: Route
     ) -> UpstreamConnection:
-        _scheme, host, port = key
+        _scheme, host, port, _via = key
         tls = TlsStream.client(raw, self.tls_context, host)
         try:
             await tls.handshake()
@@ -289,7 +391,99 @@ class UpstreamPool:
             ) from None
         details = tls.details()
         info = TlsInfo(details.version, details.cipher, details.alpn, host)
-        return UpstreamConnection(key, tls, address, info)
+        return UpstreamConnection(key, tls, address, info, way)
+
+
+def _pool_key(origin: Origin, way: Route) -> PoolKey:
+    scheme, host, port = origin
+    proxy = way.via
+    if proxy is None:
+        return (scheme, host, port, "")
+    if way.absolute_form:
+        return (scheme, "*", 0, proxy.authority)
+    return (scheme, host, port, proxy.authority)
+
+
+async def _connect_through(stream: Stream, proxy: UpstreamProxy, host: str, port: int) -> None:
+    """Ask the upstream proxy for a tunnel to ``host:port`` (RFC 9110
+    section 9.3.6) and leave ``stream`` at its first byte. Raises
+    UpstreamError naming the upstream proxy when it refuses or fails."""
+    target = authority(host, port).encode("latin-1")
+    headers = [(b"Host", target)]
+    credentials = proxy.authorization
+    if credentials is not None:
+        headers.append((b"Proxy-Authorization", credentials))
+    conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_SIZE)
+    data = conn.send(h11.Request(method=b"CONNECT", target=target, headers=headers)) or b""
+    data += conn.send(h11.EndOfMessage()) or b""
+    where = f"upstream proxy {proxy.authority}"
+    try:
+        await stream.send(data)
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(await stream.read(READ_SIZE))
+                continue
+            if isinstance(event, h11.InformationalResponse):
+                continue
+            break
+    except StreamClosed:
+        raise UpstreamError(
+            502, "upstream-proxy", f"{where} closed the connection before answering CONNECT"
+        ) from None
+    except h11.RemoteProtocolError as exc:
+        raise UpstreamError(
+            502, "upstream-proxy", f"{where} sent an invalid answer to CONNECT: {exc}"
+        ) from None
+    if isinstance(event, h11.ConnectionClosed):
+        raise UpstreamError(
+            502, "upstream-proxy", f"{where} closed the connection before answering CONNECT"
+        )
+    if not isinstance(event, h11.Response):
+        raise UpstreamError(502, "upstream-proxy", f"{where} sent an invalid answer to CONNECT")
+    status = event.status_code
+    if status == 407:
+        raise UpstreamError(502, "upstream-proxy-auth", _auth_required(proxy))
+    if not 200 <= status < 300:
+        reason = event.reason.decode("latin-1", "replace")
+        raise UpstreamError(
+            502,
+            "upstream-proxy",
+            f"{where} refused CONNECT to {authority(host, port)}: {status} {reason}".rstrip(),
+        )
+    # Bytes after the 200 are the origin's (a server-first protocol).
+    stream.unread(bytes(conn.trailing_data[0]))
+
+
+def _auth_required(proxy: UpstreamProxy) -> str:
+    message = f"upstream proxy {proxy.authority} answered 407: authentication required"
+    if proxy.username is not None:
+        return f"{message} (the credentials given were refused)"
+    return message
+
+
+def _proxy_unreachable(proxy: UpstreamProxy, exc: UpstreamError) -> UpstreamError:
+    where = f"upstream proxy {proxy.authority}"
+    if exc.kind == "connect-refused":
+        return UpstreamError(502, "upstream-proxy", f"{where} refused the connection")
+    if exc.kind == "connect-failed":
+        reason = exc.message.rpartition(": ")[2]
+        return UpstreamError(502, "upstream-proxy", f"cannot connect to {where}: {reason}")
+    if exc.kind == "dns":
+        return UpstreamError(502, "upstream-proxy", f"{where}: {exc.message}")
+    return exc
+
+
+def _timed_out(way: Route, host: str, port: int, stage: list[str], limit: float) -> str:
+    proxy = way.via
+    if proxy is not None and stage and stage[-1] == "connect":
+        return (
+            f"upstream proxy {proxy.authority} did not open a tunnel to "
+            f"{authority(host, port)} within {limit:g} s"
+        )
+    if proxy is not None and stage == ["proxy"]:
+        return f"connecting to upstream proxy {proxy.authority} timed out after {limit:g} s"
+    return f"connecting to {host}:{port} timed out after {limit:g} s"
 
 
 def _is_literal(host: str) -> bool:
