@@ -88,7 +88,10 @@ class ControlServer:
         self._identity: tuple[int, int] | None = None
         """The socket file made (device, inode): removed only if still ours."""
         self._tasks = TaskSet()
+        self._accepting: asyncio.Task[None] | None = None
         self._channels: set[FrameChannel] = set()
+        self._accepted: set[socket.socket] = set()
+        """Connections accepted and not yet handed to a channel."""
 
     @property
     def listening(self) -> bool:
@@ -104,20 +107,29 @@ class ControlServer:
             log.warning("no control socket: %s", exc)
             return None
         self.path = path
-        self._tasks.spawn(self._accept(self._listener), name="control accept")
+        self._accepting = self._tasks.spawn(self._accept(self._listener), name="control accept")
         return path
 
     async def close(self) -> None:
         """Stop listening, remove the socket file, close every client."""
+        # Everything but the wait happens at once: a stop that is itself
+        # cancelled (the loop going away) still leaves nothing open.
         listener, self._listener = self._listener, None
-        for channel in list(self._channels):
-            channel.close("the engine is stopping")
-        # The accept ends first: a loop watching a closed descriptor
-        # complains (Qt's, under qasync, does).
-        await self._tasks.cancel_all(timeout=1.0)
         if listener is not None:
+            accepting, self._accepting = self._accepting, None
+            if accepting is not None:
+                accepting.cancel()
+            # No longer watched before it closes: a loop watching a closed
+            # descriptor complains (Qt's, under qasync, does).
+            asyncio.get_running_loop().remove_reader(listener.fileno())
             listener.close()
             self._remove()
+        for channel in list(self._channels):
+            channel.close("the engine is stopping")
+        for sock in self._accepted:
+            sock.close()
+        self._accepted.clear()
+        await self._tasks.cancel_all(timeout=1.0)
 
     # Making the socket
 
@@ -181,9 +193,13 @@ class ControlServer:
                 log.warning("control socket: cannot accept: %s", exc)
                 await asyncio.sleep(0.5)
                 continue
+            self._accepted.add(sock)
             self._tasks.spawn(self._serve(sock), name="control client")
 
     async def _serve(self, sock: socket.socket) -> None:
+        if sock not in self._accepted:
+            return  # closed by close() before its turn came
+        self._accepted.discard(sock)
         try:
             uid = self._uid_of(sock)
         except OSError as exc:
