@@ -3,7 +3,7 @@ editor, the paused badge, and what the flow table asks for.
 
 ``BreakpointControl`` belongs to the window. It takes each batch's
 critical events (flows held and let go, rules changed), keeps the badge
-("⏸ 3 paused", grey at none; a click opens the editor), repaints the held
+("3 paused" beside a pause sign, grey at none; a click opens the editor), repaints the held
 rows' status cells each second, and turns "Break on this host" or "this
 path" into the Add Breakpoint dialog, filled in. Nothing here raises a
 window or takes the focus when a flow is held: the badge is what changes.
@@ -17,24 +17,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QToolButton, QWidget
 
 from inspector.core.events import Event, FlowPaused, RulesChanged
 from inspector.core.mirror import RowMirror
+from inspector.gui import icons
 from inspector.gui.breakpoint_rules import host_match, path_match
 from inspector.gui.breakpoints_panel import BreakpointsPanel
 from inspector.gui.engine_link import EngineLink
 from inspector.gui.flow_cells import Column
-from inspector.gui.flow_model import FlowTableModel
+from inspector.gui.flow_table import FlowTable
 from inspector.gui.held_flows import HeldFlows
 from inspector.gui.paused_editor import PausedEditor
 from inspector.gui.tasks import GuiTasks
 
-IDLE_STYLE = "QToolButton { color: palette(mid); padding: 2px 8px; }"
+IDLE_STYLE = "QToolButton { color: palette(mid); padding: 2px 6px; }"
 PAUSED_STYLE = (
     "QToolButton { background: #f0b429; color: #1f1f1f; font-weight: bold;"
-    " border-radius: 4px; padding: 2px 8px; }"
+    " border-radius: 4px; padding: 2px 6px; }"
 )
+PAUSED_INK = QColor(31, 31, 31)
+WIDEST_STATUS = "Paused · response · 00:00"
 
 
 class BreakpointControl(QObject):
@@ -45,20 +49,26 @@ class BreakpointControl(QObject):
         mirror: RowMirror,
         link: EngineLink,
         tasks: GuiTasks,
-        model: FlowTableModel,
+        table: FlowTable,
         filter_text: Callable[[], str],
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
         self.mirror = mirror
-        self.model = model
+        self.table = table
+        self.model = table.flow_model
         self.held = HeldFlows(link, self)
-        model.held = self.held.flows
+        self.model.held = self.held.flows
+        self._widened = False
         self.panel = BreakpointsPanel(link, tasks, filter_text)
         self.panel.notice.connect(self.notice)
         self.editor = PausedEditor(link, tasks, self.held, mirror, parent)
         self.badge = QToolButton()
-        self.badge.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.badge.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        idle_ink = parent.palette().color(
+            QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText
+        )
+        self._icons = (icons.icon("pause", idle_ink), icons.icon("pause", PAUSED_INK))
         self.badge.clicked.connect(self.editor.open)
         self.held.changed.connect(self._update_badge)
         self.held.tick.connect(self._repaint_held)
@@ -89,14 +99,26 @@ class BreakpointControl(QObject):
 
     def _update_badge(self) -> None:
         count = len(self.held)
-        self.badge.setText(f"⏸ {count} paused")
+        self.badge.setText(f"{count} paused")
+        self.badge.setIcon(self._icons[1 if count else 0])
         self.badge.setStyleSheet(PAUSED_STYLE if count else IDLE_STYLE)
         self.badge.setToolTip(
             "Flows held at a breakpoint: click to edit, send on or abort them"
             if count
             else "No flow is held at a breakpoint (click for the paused-flow editor)"
         )
+        self._widen_status()
         self._repaint_held()
+
+    def _widen_status(self) -> None:
+        """Room for ``Paused · response · 0:00`` in the status column, once:
+        a width the user picks afterwards stays."""
+        if self._widened or not self.held:
+            return
+        self._widened = True
+        needed = self.table.fontMetrics().horizontalAdvance(WIDEST_STATUS) + 16
+        if self.table.columnWidth(Column.STATUS) < needed:
+            self.table.setColumnWidth(Column.STATUS, needed)
 
     def _repaint_held(self) -> None:
         """Only the held rows' status cells: their clocks moved."""

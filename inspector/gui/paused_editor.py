@@ -82,6 +82,9 @@ class PausedEditor(QWidget):
         self._loading: set[int] = set()
 
         self.list = QListWidget()
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setSpacing(2)
         self.list.itemClicked.connect(lambda item: self.show_flow(item.data(FLOW_ID_ROLE)))
         self.title = QLabel()
         bold = QFont(self.title.font())
@@ -147,7 +150,8 @@ class PausedEditor(QWidget):
         split = QSplitter()
         split.addWidget(self.list)
         split.addWidget(right)
-        split.setSizes([280, 820])
+        split.setSizes([260, 840])
+        split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(split)
 
@@ -238,14 +242,9 @@ class PausedEditor(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         now = time.time()
-        for flow_id, held in self.held.flows.items():
-            row = self.mirror.get(flow_id)
-            what = f"{row.method} {row.url}" if row is not None else ""
-            item = QListWidgetItem(
-                f"#{flow_id}  {held.phase}  {waited(now - held.since)}\n{what}".rstrip()
-            )
+        for flow_id in self.held.flows:
+            item = QListWidgetItem(self._item_text(flow_id, now))
             item.setData(FLOW_ID_ROLE, flow_id)
-            item.setToolTip(what)
             if flow_id in self._let_go:
                 item.setForeground(Qt.GlobalColor.gray)
             self.list.addItem(item)
@@ -284,14 +283,19 @@ class PausedEditor(QWidget):
             f"#{self.current}  {what}\nheld at its {held.phase} for"
             f" {waited(time.time() - held.since)}"
         )
+        now = time.time()
         for i in range(self.list.count()):
             item = self.list.item(i)
-            flow_id = item.data(FLOW_ID_ROLE)
-            since = self.held.flows.get(flow_id)
-            if since is not None:
-                lines = item.text().split("\n", 1)
-                lines[0] = f"#{flow_id}  {since.phase}  {waited(time.time() - since.since)}"
-                item.setText("\n".join(lines))
+            item.setText(self._item_text(item.data(FLOW_ID_ROLE), now))
+
+    def _item_text(self, flow_id: int, now: float) -> str:
+        """``#12  request  0:05`` over ``POST http://…``: a held flow in the list."""
+        held = self.held.flows.get(flow_id)
+        clock = f"{held.phase}  {waited(now - held.since)}" if held is not None else "sent on"
+        # A flow held as it arrives may have no row yet: the URL comes a tick later.
+        row = self.mirror.get(flow_id)
+        what = f"\n{row.method} {row.url}" if row is not None else ""
+        return f"#{flow_id}  {clock}{what}"
 
     def _buttons(self) -> None:
         ready = self.current is not None and self.current in self.editors

@@ -19,8 +19,8 @@ import codecs
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QSpinBox,
+    QSplitter,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -130,6 +131,7 @@ class MessageEditor(QWidget):
         self.flow: PausedFlow | None = None
         self._text: str | None = None
         """The body's text as loaded (None: not editable)."""
+        self._held_note = ""
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
         self.method_box = QLineEdit()
@@ -170,7 +172,14 @@ class MessageEditor(QWidget):
         body_page = QWidget()
         body_layout = QVBoxLayout(body_page)
         body_layout.setContentsMargins(0, 0, 0, 0)
-        body_layout.addWidget(self.body_note)
+        body_title = QLabel("Body")
+        bold = QFont(body_title.font())
+        bold.setBold(True)
+        body_title.setFont(bold)
+        body_line = QHBoxLayout()
+        body_line.addWidget(body_title)
+        body_line.addWidget(self.body_note, 1)
+        body_layout.addLayout(body_line)
         body_layout.addWidget(self.body_stack, 1)
         self.raw_view = QPlainTextEdit()
         self.raw_view.setFont(mono)
@@ -178,14 +187,20 @@ class MessageEditor(QWidget):
         self.raw_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.headers, "Headers")
-        self.tabs.addTab(body_page, "Body")
         self.tabs.addTab(self.raw_view, "Raw head")
+        # Headers and body at once: most edits touch both.
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.addWidget(self.tabs)
+        self.split.addWidget(body_page)
+        self.split.setSizes([300, 200])
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.request_row)
         layout.addWidget(self.response_row)
-        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.split, 1)
 
         for box in (self.method_box, self.url_box, self.reason_box):
             box.textChanged.connect(self._edited)
@@ -233,12 +248,20 @@ class MessageEditor(QWidget):
             self.hex_view.setPlainText(hexdump(flow.body[:HEX_SHOWN]))
             self.body_stack.setCurrentWidget(self.hex_view)
         else:
-            self.body_note.setText(f"{size(len(flow.body))} of text{encoded}; edit it freely.")
+            self._held_note = f"{size(len(flow.body))} of text{encoded}; edit it freely."
+            self.body_note.setText(self._held_note)
             self.body_edit.setPlainText(self._text)
             self.body_stack.setCurrentWidget(self.body_edit)
 
     def _edited(self) -> None:
         self.raw_view.setPlainText(self.raw_head())
+        if self._text is not None:
+            self.body_note.setText(
+                f"edited: {size(len(self.body_edit.toPlainText().encode()))}; Content-Length"
+                " follows it when sent."
+                if self.body_changed()
+                else self._held_note
+            )
         self.changed.emit()
 
     # What the editor holds
