@@ -50,7 +50,9 @@ access, authentication and interception are the window's (or the command
 line's) to set, and the engine's life is its owner's."""
 MAX_CLIENTS = 32
 """Control connections open at once; more are turned away."""
-_XUCRED = struct.Struct("=Ii")
+_UCRED = struct.Struct("=iII")
+"""Linux's ``struct ucred``: pid, uid, gid."""
+_XUCRED = struct.Struct("=II")
 """The start of macOS's ``struct xucred``: version, then the uid."""
 
 
@@ -62,8 +64,8 @@ def peer_uid(sock: socket.socket) -> int | None:
     """The uid of the process at the other end of the Unix socket
     ``sock``, or None when the system cannot say."""
     if hasattr(socket, "SO_PEERCRED"):
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        return int(struct.unpack("3i", creds)[1])
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+        return int(_UCRED.unpack(creds)[1])
     local_peercred = getattr(socket, "LOCAL_PEERCRED", None)
     if local_peercred is not None:
         # SOL_LOCAL is 0; a struct xucred is 76 bytes.
