@@ -65,7 +65,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--proxy",
         metavar="HOST:PORT",
-        help="Inspector's address (default: the running Inspector's; then flows are not tagged)",
+        help="Inspector's address (default: the running Inspector's); flows are then not tagged",
     )
     parser.add_argument(
         "--socket",
