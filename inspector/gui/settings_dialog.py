@@ -1,6 +1,8 @@
-"""The settings dialog: listen address and port, HTTPS interception (on or
-off, hosts to pass through, upstream verification), relay flush interval and
-capacity, body capture limit, and what is kept of WebSocket messages.
+"""The settings dialog: listen address and port, the system proxy switch,
+HTTPS interception (on or off, hosts to pass through, upstream
+verification), the upstream proxy (its password masked), relay flush
+interval and capacity, body capture limit, and what is kept of WebSocket
+messages.
 
 The dialog only edits a copy of the settings; the caller applies and
 persists them. Validation happens here, so what comes back is usable; a
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+from urllib.parse import quote
 
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import (
@@ -30,6 +33,12 @@ from PySide6.QtWidgets import (
 
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.settings import Settings
+from inspector.core.upstream_proxy import (
+    UpstreamProxyError,
+    mask,
+    parse_bypass,
+    parse_upstream_proxy,
+)
 from inspector.gui.ca_dialog import danger_color
 
 MiB = 1024 * 1024
@@ -61,6 +70,11 @@ class SettingsDialog(QDialog):
         self.port.setToolTip("0 picks a free port")
         self.allow_remote = QCheckBox("Allow other machines to connect")
         self.allow_remote.setChecked(settings.proxy.allow_remote)
+        self.system_proxy = QCheckBox("Use as the system proxy while Inspector runs")
+        self.system_proxy.setToolTip(
+            "Points this desktop's proxy setting at Inspector; what was there is put back on quit"
+        )
+        self.system_proxy.setChecked(settings.gui.system_proxy)
         self.body_limit = QSpinBox()
         self.body_limit.setRange(0, 1024)
         self.body_limit.setSuffix(" MiB")
@@ -147,6 +161,18 @@ class SettingsDialog(QDialog):
             "Passed through undecrypted, e.g. apps that pin certificates.\n"
             "*.example.com matches subdomains; list example.com too."
         )
+        self.upstream_address = QLineEdit()
+        self.upstream_address.setPlaceholderText("http://proxy.example:3128 (none when empty)")
+        self.upstream_address.setClearButtonEnabled(True)
+        self.upstream_user = QLineEdit()
+        self.upstream_password = QLineEdit()
+        self.upstream_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self._fill_upstream(settings.proxy.upstream_proxy)
+        self.upstream_bypass = QLineEdit(settings.proxy.upstream_bypass)
+        self.upstream_bypass.setToolTip(
+            "Hosts reached directly, as in Ignore hosts; empty sends everything through the"
+            " upstream proxy"
+        )
         self.verify_upstream = QCheckBox("Verify upstream certificates")
         self.verify_upstream.setChecked(not settings.proxy.insecure_upstream)
         self.insecure_warning = QLabel(INSECURE_WARNING)
@@ -155,6 +181,7 @@ class SettingsDialog(QDialog):
         proxy.addRow("Listen address:", self.host)
         proxy.addRow("Port:", self.port)
         proxy.addRow("", self.allow_remote)
+        proxy.addRow("", self.system_proxy)
         proxy.addRow("Keep bodies up to:", self.body_limit)
         proxy.addRow("Bodies in memory, in all:", self.body_memory)
         proxy.addRow("Flows kept, at most:", self.max_flows)
@@ -165,6 +192,11 @@ class SettingsDialog(QDialog):
         https.addRow("", self.verify_upstream)
         https.addRow("", self.insecure_warning)
         self._https = https
+        upstream = QFormLayout()
+        upstream.addRow("Upstream proxy:", self.upstream_address)
+        upstream.addRow("User:", self.upstream_user)
+        upstream.addRow("Password:", self.upstream_password)
+        upstream.addRow("Go direct to:", self.upstream_bypass)
         display = QFormLayout()
         display.addRow("Display refresh:", self.flush)
         display.addRow("Relay capacity (flows):", self.capacity)
@@ -176,7 +208,7 @@ class SettingsDialog(QDialog):
         sessions.addRow("", self.record_session)
         sessions.addRow("Session file, at most:", self.session_size)
         sessions.addRow("Keep sessions for:", self.session_days)
-        forms = (proxy, https, websocket, sessions, display)
+        forms = (proxy, https, upstream, websocket, sessions, display)
         _align_labels(forms)
 
         buttons = QDialogButtonBox(
@@ -192,7 +224,7 @@ class SettingsDialog(QDialog):
         columns = QHBoxLayout()
         columns.setSpacing(12)
         left, right = QVBoxLayout(), QVBoxLayout()
-        titles = ("Proxy", "HTTPS", "WebSocket", "Sessions", "Display")
+        titles = ("Proxy", "HTTPS", "Upstream proxy", "WebSocket", "Sessions", "Display")
         for title, form in zip(titles, forms, strict=True):
             box = QGroupBox(title)
             box.setLayout(form)
@@ -234,6 +266,9 @@ class SettingsDialog(QDialog):
         settings.proxy.intercept_tls = self.intercept_tls.isChecked()
         settings.proxy.ignore_hosts = self.ignore_hosts.text().strip()
         settings.proxy.insecure_upstream = not self.verify_upstream.isChecked()
+        settings.proxy.upstream_proxy = self.upstream_url()
+        settings.proxy.upstream_bypass = self.upstream_bypass.text().strip()
+        settings.gui.system_proxy = self.system_proxy.isChecked()
         settings.relay.flush_interval_ms = self.flush.value()
         settings.relay.capacity = self.capacity.value()
         self.result_settings = settings
@@ -253,7 +288,39 @@ class SettingsDialog(QDialog):
                     f"{host} can be reached from other machines: tick "
                     "'Allow other machines to connect' to use it."
                 )
-        return self._ignore_hosts_problem()
+        return self._ignore_hosts_problem() or self._upstream_problem()
+
+    def upstream_url(self) -> str | None:
+        """The upstream proxy as set (credentials from their own fields),
+        None when none; UpstreamProxyError when the address is bad."""
+        address = self.upstream_address.text().strip()
+        if not address:
+            return None
+        proxy = parse_upstream_proxy(address)
+        user = self.upstream_user.text() or proxy.username
+        password = self.upstream_password.text() or proxy.password or ""
+        credentials = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
+        return f"http://{credentials}{proxy.authority}"
+
+    def _fill_upstream(self, value: str | None) -> None:
+        if not value:
+            return
+        try:
+            proxy = parse_upstream_proxy(value)
+        except UpstreamProxyError:
+            self.upstream_address.setText(mask(value))
+            return
+        self.upstream_address.setText(f"http://{proxy.authority}")
+        self.upstream_user.setText(proxy.username or "")
+        self.upstream_password.setText(proxy.password or "")
+
+    def _upstream_problem(self) -> str:
+        try:
+            self.upstream_url()
+            parse_bypass(self.upstream_bypass.text())
+        except UpstreamProxyError as exc:
+            return f"{str(exc)[0].upper()}{str(exc)[1:]}."
+        return ""
 
     def changeEvent(self, event: QEvent) -> None:
         built = hasattr(self, "insecure_warning")
