@@ -3,9 +3,14 @@ connection takes, by tables."""
 
 from __future__ import annotations
 
+import json
+import stat
+from pathlib import Path
+
 import pytest
 
-from inspector.core.settings import ProxySettings, RelaySettings, check_settings
+from inspector.core.config import SETTINGS_FILE, load_settings, save_settings
+from inspector.core.settings import ProxySettings, RelaySettings, Settings, check_settings
 from inspector.core.upstream_proxy import (
     DEFAULT_BYPASS,
     DIRECT,
@@ -114,3 +119,25 @@ def test_route_without_a_proxy_or_with_an_empty_bypass() -> None:
     ports = parse_bypass("intranet:8080")
     assert route(PROXY, ports, "http", "intranet", 8080) == DIRECT
     assert route(PROXY, ports, "http", "intranet", 80).via == PROXY
+
+
+def test_persisted_in_a_file_only_the_user_reads(tmp_path: Path) -> None:
+    settings = Settings()
+    settings.proxy.upstream_proxy = "http://bob:hunter2@p:3128"
+    settings.proxy.upstream_bypass = "*.corp"
+    save_settings(tmp_path, settings)
+    assert stat.S_IMODE((tmp_path / SETTINGS_FILE).stat().st_mode) == 0o600
+    loaded, problems = load_settings(tmp_path)
+    assert problems == []
+    assert loaded.proxy.upstream_proxy == "http://bob:hunter2@p:3128"
+    assert loaded.proxy.upstream_bypass == "*.corp"
+
+
+def test_a_bad_persisted_value_is_a_problem_that_does_not_quote_it(tmp_path: Path) -> None:
+    data = {"proxy": {"upstream_proxy": "https://bob:hunter2@p:1", "upstream_bypass": 7}}
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(data))
+    loaded, problems = load_settings(tmp_path)
+    assert loaded.proxy.upstream_proxy is None
+    assert loaded.proxy.upstream_bypass == DEFAULT_BYPASS
+    assert len(problems) == 2 and "only http://" in problems[0]
+    assert "hunter2" not in " ".join(problems)
