@@ -27,8 +27,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -39,12 +37,12 @@ from PySide6.QtWidgets import (
 from inspector.core.mirror import RowMirror
 from inspector.gui.engine_link import EngineLink
 from inspector.gui.held_flows import HeldFlows, waited
+from inspector.gui.paused_list import HeldList
 from inspector.gui.paused_message import MessageEditor, PausedFlow
 from inspector.gui.tasks import GuiTasks
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineError
 
-FLOW_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
 ERROR_STYLE = "color: #d73a49;"
 NONE_HELD = (
     "No flow is paused.\n\nFlows a breakpoint holds wait here until you send them on"
@@ -81,11 +79,8 @@ class PausedEditor(QWidget):
         """Flows this editor sent on, until the engine says they went."""
         self._loading: set[int] = set()
 
-        self.list = QListWidget()
-        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list.setSpacing(2)
-        self.list.itemClicked.connect(lambda item: self.show_flow(item.data(FLOW_ID_ROLE)))
+        self.list = HeldList(held, mirror)
+        self.list.chosen.connect(self.show_flow)
         self.title = QLabel()
         bold = QFont(self.title.font())
         bold.setBold(True)
@@ -209,7 +204,7 @@ class PausedEditor(QWidget):
             self._loading.add(flow_id)
             self.tasks.spawn(self._load(flow_id), "Reading a paused flow")
         self.error_label.setText(self.errors.get(flow_id, ""))
-        self._mark_current()
+        self.list.mark(self.current)
         self._tick()
         self._buttons()
 
@@ -239,31 +234,10 @@ class PausedEditor(QWidget):
         self.errors.pop(flow_id, None)
 
     def _fill_list(self) -> None:
-        self.list.blockSignals(True)
-        self.list.clear()
-        now = time.time()
-        for flow_id in self.held.flows:
-            item = QListWidgetItem(self._item_text(flow_id, now))
-            item.setData(FLOW_ID_ROLE, flow_id)
-            if flow_id in self._let_go:
-                item.setForeground(Qt.GlobalColor.gray)
-            self.list.addItem(item)
-        self.list.blockSignals(False)
-        self._mark_current()
-
-    def _mark_current(self) -> None:
-        """The flow being edited, selected and in bold."""
-        self.list.blockSignals(True)
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            current = item.data(FLOW_ID_ROLE) == self.current
-            font = QFont(item.font())
-            font.setBold(current)
-            item.setFont(font)
-            item.setSelected(current)
-        self.list.blockSignals(False)
+        self.list.fill(self.current, self._let_go)
 
     def _tick(self) -> None:
+        self.list.tick()
         count = len(self.held)
         self.setWindowTitle(
             f"Paused Flows ({count}) — Inspector" if count else "Paused Flows — Inspector"
@@ -283,19 +257,6 @@ class PausedEditor(QWidget):
             f"#{self.current}  {what}\nheld at its {held.phase} for"
             f" {waited(time.time() - held.since)}"
         )
-        now = time.time()
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            item.setText(self._item_text(item.data(FLOW_ID_ROLE), now))
-
-    def _item_text(self, flow_id: int, now: float) -> str:
-        """``#12  request  0:05`` over ``POST http://…``: a held flow in the list."""
-        held = self.held.flows.get(flow_id)
-        clock = f"{held.phase}  {waited(now - held.since)}" if held is not None else "sent on"
-        # A flow held as it arrives may have no row yet: the URL comes a tick later.
-        row = self.mirror.get(flow_id)
-        what = f"\n{row.method} {row.url}" if row is not None else ""
-        return f"#{flow_id}  {clock}{what}"
 
     def _buttons(self) -> None:
         ready = self.current is not None and self.current in self.editors

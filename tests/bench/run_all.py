@@ -76,6 +76,7 @@ def benches(quick: bool, peers: str) -> dict[str, list[str]]:
         "websocket": ["tests.bench.bench_websocket", *q],
         "session": ["tests.bench.bench_session", *q],
         "search": ["tests.bench.bench_search", *q],
+        "breakpoints": ["tests.bench.bench_breakpoints", *q],
     }
 
 

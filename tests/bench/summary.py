@@ -643,6 +643,55 @@ class Report:
                 "each request's slot",
             )
 
+    def breakpoints(self) -> None:
+        d = self.data("breakpoints")
+        if d is None or "alone" not in d:
+            return
+        held, rule = d.get("held"), d.get("rule")
+        cells = [f"alone p99 {d['alone']['p99_corrected_ms']:.1f} ms"]
+        if held:
+            cells.append(
+                f"{held['held']} flows held {held['p99_corrected_ms']:.1f} ms "
+                f"({held['p99_ratio']:.2f}x, {held['p99_raw_ratio']:.2f}x from the send)"
+            )
+        if rule:
+            cells.append(
+                f"the rule, nothing held {rule['p99_corrected_ms']:.1f} ms "
+                f"({rule['p99_ratio']:.2f}x)"
+            )
+        self.lines.append(
+            f"Breakpoints: proxy at {d['rate']:,.0f} req/s (half its max), "
+            f"{d['config']['fixed_connections']} connections: " + ", ".join(cells)
+        )
+        if held:
+            self.lines.append(
+                f"  after resume_all: {held['answered_200']:,} of {held['answered_of']:,} held "
+                f"requests answered 200 (the last {held['answered_s'] * 1e3:.0f} ms after); "
+                f"engine CPU per request {held['cpu_ratio']:.2f}x alone"
+            )
+            self.target(
+                f"proxy p99 at half its max, {held['held']} flows held / none",
+                held["p99_ratio"],
+                "<= 1.2",
+                lambda v: v <= 1.2,
+                note="p99 from each request's slot",
+            )
+            self.target(
+                "held requests answered 200 after resume_all",
+                held["answered_200"] == held["answered_of"],
+                "always",
+                lambda v: v is True,
+                shown=f"{held['answered_200']:,}/{held['answered_of']:,}",
+            )
+        if rule:
+            self.target(
+                "proxy p99 at half its max, a breakpoint holding nothing / none",
+                rule["p99_ratio"],
+                "-",
+                INFO,
+                note="what the rule's matching costs each request",
+            )
+
     def others(self) -> None:
         certs = self.data("certs")
         if certs is not None and "ec" in certs:
@@ -677,6 +726,7 @@ class Report:
         self.websocket()
         self.session()
         self.search()
+        self.breakpoints()
         self.others()
         out = [header, "", *self.lines, "", f"{'Target':<72}{'value':>16}  {'wanted':<20}verdict"]
         for t in self.targets:
