@@ -131,6 +131,10 @@ def engine(tmp_path: Path, upstream: CertStore) -> Iterator[Engine]:
             time.sleep(0.02)
         yield Engine(proc, int(line.rsplit(":", 1)[1]), control, home)
     finally:
+        # Clients a failed test left running end with it.
+        for profile in _profiles_in(home):
+            _stop(profile)
+            _gone(profile)
         proc.send_signal(signal.SIGINT)
         try:
             proc.communicate(timeout=10)
@@ -284,12 +288,22 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not in
 
 
 def _profiles(engine: Engine) -> list[Path]:
-    return list((engine.home / "launched").iterdir())
+    return _profiles_in(engine.home)
+
+
+def _profiles_in(home: Path) -> list[Path]:
+    try:
+        return list((home / "launched").iterdir())
+    except OSError:
+        return []
 
 
 def _stop(profile: Path) -> None:
     """End a launched client: its watcher then removes the profile."""
-    pid = int((profile / PID_FILE).read_text())
+    try:
+        pid = int((profile / PID_FILE).read_text())
+    except (OSError, ValueError):
+        return
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
     for child in children.stdout.split():
         os.kill(int(child), signal.SIGTERM)
