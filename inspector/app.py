@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 # qasync picks its Qt binding from QT_API or from what is already imported;
 # PySide6 is imported first below, and this makes the choice explicit.
@@ -47,6 +48,7 @@ from inspector.gui.main_window import MainWindow
 from inspector.gui.recent import RecentState
 from inspector.gui.session_actions import SessionActions
 from inspector.gui.settings_dialog import SettingsDialog
+from inspector.gui.system_proxy import SystemProxyToggle
 from inspector.gui.tasks import ErrorReporter, GuiTasks, install_excepthook
 from inspector.gui.theme import apply_theme
 from inspector.link.channel import ChannelClosed
@@ -54,6 +56,7 @@ from inspector.link.client import EngineError
 from inspector.link.launcher import EngineHandle
 from inspector.options import Options
 from inspector.resources import resource
+from inspector.sysproxy.manager import SystemProxy, detect_backend
 
 log = logging.getLogger(__name__)
 SIGNAL_POLL_MS = 200
@@ -105,6 +108,7 @@ class DesktopApp:
         self.window.filter_bar.saved_changed.connect(self._save_filters)
         self.window.filter_bar.set_history(self.settings.gui.filter_history)
         self.window.filter_bar.history_changed.connect(self._save_history)
+        self.window.breakpoints.panel.saved.connect(self._save_breakpoints)
         self.window.toggle_requested.connect(
             lambda: self.tasks.spawn(self.toggle_proxy(), "Starting or stopping the proxy")
         )
@@ -127,6 +131,7 @@ class DesktopApp:
             lambda: self.tasks.spawn(self.new_session(), "Starting a new session")
         )
         self.window.ca_action.setEnabled(False)
+        self._wire_system_proxy()
         self._show_insecure_warning()
         for problem in options.problems:
             self.window.statusBar().showMessage(problem, 10_000)
@@ -193,6 +198,7 @@ class DesktopApp:
             self._signal_timer.stop()
         self.sessions.stop()
         self.window.search.stop(quiet=True)
+        self.system_proxy.shutdown()
         await self.link.shutdown(SHUTDOWN_WAIT)
         self.tasks.cancel_all()
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -233,6 +239,7 @@ class DesktopApp:
         self._take_ca(hello)
         self.sessions.update_actions()
         await self.controller.configure()
+        await self.window.breakpoints.engine_started(self.settings.gui.breakpoints)
         # A search under way searched the old engine or file: start again.
         self.window.search_again()
 
@@ -327,6 +334,31 @@ class DesktopApp:
         self.settings.gui.filter_history = items
         self._save_gui()
 
+    def _save_breakpoints(self, rules: list[dict[str, Any]]) -> None:
+        if rules != self.settings.gui.breakpoints:
+            self.settings.gui.breakpoints = rules
+            self._save_gui()
+
+    def _wire_system_proxy(self) -> None:
+        backend = None if self.options.selftest else detect_backend()
+        self.system_proxy = SystemProxyToggle(
+            SystemProxy(self.options.confdir, backend), self.window
+        )
+        self.window.proxy_menu.insertAction(self.window.settings_action, self.system_proxy.action)
+        self.controller.state_changed.connect(self.system_proxy.set_listening)
+        self.system_proxy.message.connect(
+            lambda text: self.window.statusBar().showMessage(text, 8000)
+        )
+        self.system_proxy.changed.connect(self._system_proxy_changed)
+        if backend is not None and self.options.open_path is None:
+            self.system_proxy.recover()
+            self.system_proxy.set_wanted(self.settings.gui.system_proxy)
+
+    def _system_proxy_changed(self, on: bool) -> None:
+        if self.settings.gui.system_proxy != on:
+            self.settings.gui.system_proxy = on
+            self._save_gui()
+
     def _save_gui(self) -> None:
         if self.options.persist:
             try:
@@ -345,6 +377,7 @@ class DesktopApp:
             for name in type(source).__dataclass_fields__:
                 setattr(target, name, getattr(source, name))
         self._show_insecure_warning()
+        self.system_proxy.set_wanted(new.gui.system_proxy)
         self.link.set_interval(new.relay.flush_interval_ms)
         if self.options.persist:
             try:

@@ -19,13 +19,23 @@ from inspector.core.config import config_dir, load_settings, sessions_dir
 from inspector.core.filter import FilterError, parse_filter
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.http_rules import MessageRejected, split_authority
+from inspector.core.rule_actions import RuleError
+from inspector.core.rules_file import read_rules
 from inspector.core.session import Session, SessionError
 from inspector.core.session_files import new_path, private_dir, prune
 from inspector.core.settings import ProxySettings, is_loopback
+from inspector.core.upstream_proxy import (
+    DEFAULT_BYPASS,
+    UpstreamProxyError,
+    parse_bypass,
+    parse_upstream_proxy,
+)
+from inspector.core.upstream_proxy import ENV_VAR as UPSTREAM_ENV
 from inspector.link.spawn import ENGINE_COMMAND
 from inspector.options import ENGINES, Options
 from inspector.proxy.auth import parse_credentials
 from inspector.proxy.loops import LOOPS, loop_factory
+from inspector.sysproxy.manager import WATCHDOG_COMMAND
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 AUTH_ENV = "INSPECTOR_AUTH"
@@ -102,6 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
     https.add_argument(
         "--upstream-ca", metavar="FILE", help="also trust the CA certificates in FILE (PEM)"
     )
+    chain = parser.add_argument_group("upstream proxy")
+    chain.add_argument(
+        "--upstream-proxy",
+        metavar="URL",
+        help="send traffic on through this proxy, http://[user:pass@]host:port: plain HTTP in "
+        "absolute form, the rest through CONNECT (an empty value: none); "
+        f"${UPSTREAM_ENV} does the same without showing credentials in the process list. "
+        "http_proxy and the system proxy are never used",
+    )
+    chain.add_argument(
+        "--upstream-bypass",
+        metavar="PATTERN[,PATTERN...]",
+        help="hosts reached directly, not through the upstream proxy, in --ignore-hosts syntax "
+        f"(default: {DEFAULT_BYPASS}; an empty value sends everything through it)",
+    )
     headless = parser.add_argument_group("headless mode")
     headless.add_argument("-q", "--quiet", action="store_true", help="do not print finished flows")
     headless.add_argument(
@@ -130,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--session",
         metavar="FILE",
         help="record every flow to this session file (created, or continued)",
+    )
+    headless.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="apply the rules in this rules file (README, Rules)",
     )
     headless.add_argument(
         "--relay-capacity",
@@ -242,6 +272,27 @@ def apply_shared_options(settings: ProxySettings, args: argparse.Namespace) -> N
         if not Path(args.upstream_ca).is_file():
             raise ValueError(f"--upstream-ca {args.upstream_ca}: no such file")
         settings.upstream_ca_file = args.upstream_ca
+    apply_upstream_options(settings, args)
+
+
+def apply_upstream_options(settings: ProxySettings, args: argparse.Namespace) -> None:
+    """``--upstream-proxy`` (or ``INSPECTOR_UPSTREAM_PROXY``) and
+    ``--upstream-bypass``; ValueError, never showing a password, when bad."""
+    source, upstream = "--upstream-proxy", args.upstream_proxy
+    if upstream is None and UPSTREAM_ENV in os.environ:
+        source, upstream = UPSTREAM_ENV, os.environ[UPSTREAM_ENV]
+    try:
+        if upstream is not None:
+            upstream = upstream.strip()
+            if upstream:
+                parse_upstream_proxy(upstream)
+            settings.upstream_proxy = upstream or None
+        if args.upstream_bypass is not None:
+            source = "--upstream-bypass"
+            parse_bypass(args.upstream_bypass)
+            settings.upstream_bypass = args.upstream_bypass
+    except UpstreamProxyError as exc:
+        raise ValueError(f"invalid {source}: {exc}") from None
 
 
 def settings_from(args: argparse.Namespace) -> ProxySettings:
@@ -337,6 +388,18 @@ def main(argv: list[str] | None = None) -> int:
         from inspector import ctl
 
         return ctl.main(argv[1:])
+    if argv[:1] == ["launch"]:
+        from inspector import launch_cli
+
+        return launch_cli.launch_main(argv[1:])
+    if argv[:1] == ["env"]:
+        from inspector import launch_cli
+
+        return launch_cli.env_main(argv[1:])
+    if argv[:1] == ["__launched__"]:
+        from inspector.launch import watch
+
+        return watch.main(argv[1:])
     if argv[:1] == ["__session_writer__"]:
         from inspector.proxy import session_process
 
@@ -345,6 +408,10 @@ def main(argv: list[str] | None = None) -> int:
         from inspector import engine
 
         return engine.main(argv[1:])
+    if argv[:1] == [WATCHDOG_COMMAND]:
+        from inspector.sysproxy import watchdog
+
+        return watchdog.main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.stats is not None and args.stats <= 0:
         return _fail("--stats takes a positive number of seconds")
@@ -371,6 +438,12 @@ def main(argv: list[str] | None = None) -> int:
                 only = parse_filter(args.filter)
             except FilterError as exc:
                 return _fail(f"--filter: {exc}")
+        rules = None
+        if args.rules is not None:
+            try:
+                rules = read_rules(Path(args.rules).read_bytes())
+            except (OSError, RuleError) as exc:
+                return _fail(f"--rules: {exc}")
         from inspector import headless
 
         try:
@@ -386,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
                         session_path=Path(args.session) if args.session else None,
                         only=only,
                         control=Path(args.control) if args.control else None,
+                        rules=rules,
                     )
                 )
         except KeyboardInterrupt:

@@ -34,6 +34,8 @@ from typing import Any
 
 from inspector.cli_errors import OneLineParser, fail
 from inspector.core.protocol import ProtocolError
+from inspector.core.rule_actions import RuleError
+from inspector.core.rules_file import read_rules, warnings, write_rules
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineClient, EngineError
 from inspector.link.control_socket import control_dir, running
@@ -67,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     remove = actions.add_parser("rm", help="remove a breakpoint")
     remove.add_argument("id", metavar="ID", type=int)
 
+    rules = commands.add_parser("rules", help="rules: load, list, export")
+    rule_actions = rules.add_subparsers(dest="action", required=True, metavar="ACTION")
+    load = rule_actions.add_parser("load", help="replace the running rules with a rules file's")
+    load.add_argument("file", metavar="FILE")
+    rule_actions.add_parser("list", help="ID on|off NAME (HITS hits): EXPR -> ACTIONS, one a line")
+    rule_actions.add_parser("export", help="print the running rules as a rules file")
     commands.add_parser("paused", help="the flows held: ID request|response METHOD URL")
     resume = commands.add_parser("resume", help="let a held flow go, edited as asked")
     resume.add_argument("id", metavar="ID", type=int)
@@ -153,6 +161,18 @@ def _command(args: argparse.Namespace) -> Command:
         if args.action == "list":
             return _break_list
         return lambda client: _done(client.request("remove_rule", id=args.id))
+    if name == "rules":
+        if args.action == "load":
+            try:
+                loaded = read_rules(Path(args.file).read_bytes())
+            except OSError as exc:
+                raise CtlError(f"{args.file}: {exc.strerror or exc}") from None
+            except RuleError as exc:
+                raise CtlError(f"{args.file}: {exc}") from None
+            return lambda client: _rules_load(client, loaded)
+        if args.action == "list":
+            return _rules_list
+        return _rules_export
     if name == "paused":
         return _paused
     if name == "resume":
@@ -260,6 +280,32 @@ async def _break_list(client: EngineClient) -> int:
             if action.get("type") == "breakpoint":
                 lines.append(f"{rule['id']} {action.get('on')} {rule.get('match', '')}")
     _out(lines)
+    return 0
+
+
+async def _rules_load(client: EngineClient, rules: list[dict[str, Any]]) -> int:
+    result = await client.request("set_rules", rules=rules)
+    for line in warnings(_answer(result, "rules")):
+        print(f"{PROG}: warning: {line}", file=sys.stderr)
+    return 0
+
+
+async def _rules_list(client: EngineClient) -> int:
+    lines = []
+    for rule in _answer(await client.request("rules"), "rules"):
+        state = "on" if rule.get("enabled") else "off"
+        kinds = ", ".join(str(a.get("type")) for a in rule.get("actions", ()))
+        error = f" [disabled: {rule['error']}]" if rule.get("error") else ""
+        lines.append(
+            f"{rule['id']} {state} {rule.get('name', '')} ({rule.get('hits', 0)} hits):"
+            f" {rule.get('match', '') or '(every flow)'} -> {kinds}{error}"
+        )
+    _out(lines)
+    return 0
+
+
+async def _rules_export(client: EngineClient) -> int:
+    sys.stdout.write(write_rules(_answer(await client.request("rules"), "rules")))
     return 0
 
 

@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from inspector.core import gcpolicy
 from inspector.core.ca import CAError
@@ -30,6 +30,7 @@ from inspector.core.memory import pin_mmap_threshold
 from inspector.core.naive_relay import NaiveRelay
 from inspector.core.relay import Batch, Relay, RelayLimits
 from inspector.core.relay_metrics import RelayStats
+from inspector.core.rules_file import warnings
 from inspector.core.session import SessionError
 from inspector.core.settings import ProxySettings
 from inspector.core.store import FlowStore
@@ -127,6 +128,7 @@ async def run(
     session_path: Path | None = None,
     only: FlowFilter | None = None,
     control: Path | None = None,
+    rules: list[dict[str, Any]] | None = None,
 ) -> int:
     """Serve until SIGINT or SIGTERM; return the process exit status.
     Control clients reach the engine at ``control`` (default: this
@@ -157,7 +159,22 @@ async def run(
     )
     # The service answers control clients; it never serves a window here,
     # so it sends no batches and leaves the relay to the printer.
-    service = EngineService(store, relay, settings, certs, writer=writer)
+    # What control clients learn of the CA in the hello (``inspector launch``
+    # trusts it in the clients it starts), as the app's engine says it.
+    ca = (
+        {
+            "path": str(certs.ca_cert_path),
+            "pem": certs.ca_cert_pem().decode("ascii"),
+            "fingerprint": certs.ca_fingerprint(),
+        }
+        if certs is not None
+        else {}
+    )
+    service = EngineService(store, relay, settings, certs, writer=writer, ca=ca)
+    if rules:
+        service.breakpoints.rules.replace(rules)
+        for line in warnings(service.breakpoints.rules.to_wire()):
+            print(f"inspector: warning: {line}", file=sys.stderr)
     if writer is not None:
         server.ctx.recorder.on_settled = writer.settled
         try:

@@ -17,7 +17,9 @@ ALLOWED = {
     "core": {"core"},
     "link": {"core", "link"},
     "proxy": {"core", "link", "proxy"},
-    "gui": {"core", "link", "gui"},
+    "gui": {"core", "link", "gui", "launch", "sysproxy"},
+    "launch": {"core", "launch"},
+    "sysproxy": {"core", "sysproxy"},
 }
 """Which layers each layer's modules may import from ``inspector``."""
 ROOT_ONLY = {
@@ -32,6 +34,7 @@ ROOT_ONLY = {
     "search_cli",
     "ctl",
     "cli_errors",
+    "launch_cli",
 }
 
 BLOCKER = """
@@ -46,8 +49,8 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 import pkgutil, importlib
 import inspector.core, inspector.link, inspector.proxy, inspector.headless, inspector.cli
-import inspector.engine
-for pkg in (inspector.core, inspector.link, inspector.proxy):
+import inspector.engine, inspector.launch, inspector.sysproxy
+for pkg in (inspector.core, inspector.link, inspector.proxy, inspector.launch, inspector.sysproxy):
     for mod in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + "."):
         importlib.import_module(mod.name)
 loaded = [m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "qasync")]

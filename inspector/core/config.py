@@ -17,7 +17,9 @@ from typing import Any
 
 import platformdirs
 
+from inspector.core.rules import RuleError, rule_from_json
 from inspector.core.settings import GuiSettings, ProxySettings, RelaySettings, Settings
+from inspector.core.upstream_proxy import UpstreamProxyError, check_upstream
 
 APP_NAME = "inspector"
 SETTINGS_FILE = "settings.json"
@@ -37,9 +39,11 @@ PERSISTED: dict[str, tuple[str, ...]] = {
         "session_keep_days",
         "intercept_tls",
         "ignore_hosts",
+        "upstream_proxy",
+        "upstream_bypass",
     ),
     "relay": ("flush_interval_ms", "capacity"),
-    "gui": ("saved_filters", "filter_history"),
+    "gui": ("saved_filters", "filter_history", "breakpoints", "system_proxy"),
 }
 
 
@@ -100,7 +104,8 @@ def load_settings(directory: Path) -> tuple[Settings, list[str]]:
 
 
 def save_settings(directory: Path, settings: Settings) -> None:
-    """Write atomically (a temporary file renamed over the old one)."""
+    """Write atomically (a temporary file renamed over the old one),
+    readable by the user alone: it may hold the upstream proxy's password."""
     data = {
         section: {name: getattr(getattr(settings, section), name) for name in names}
         for section, names in PERSISTED.items()
@@ -109,7 +114,9 @@ def save_settings(directory: Path, settings: Settings) -> None:
     tmp = path.with_suffix(".tmp")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.unlink(missing_ok=True)
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(json.dumps(data, indent=2) + "\n")
         tmp.replace(path)
     except OSError as exc:
         raise ConfigError(f"cannot save settings to {path}: {exc.strerror}") from None
@@ -122,8 +129,12 @@ def _assign(
     return a problem description otherwise."""
     field = next(f for f in dataclasses.fields(target) if f.name == name)
     expected = type(getattr(target, name))
+    if name in ("upstream_proxy", "upstream_bypass"):
+        return _assign_upstream(target, name, value)
     if expected is list and name == "filter_history":
         return _assign_strings(target, field.name, value)
+    if expected is list and name == "breakpoints":
+        return _assign_rules(target, field.name, value)
     if expected is list:
         return _assign_pairs(target, field.name, value)
     if expected is bool:
@@ -143,12 +154,48 @@ def _assign(
     return None
 
 
+def _assign_upstream(target: object, name: str, value: Any) -> str | None:
+    """The upstream proxy (text or null) or its bypass list, checked; a
+    problem never quotes the value, which may hold a password."""
+    if name == "upstream_proxy" and value is None:
+        setattr(target, name, None)
+        return None
+    if not isinstance(value, str):
+        return "expected text"
+    try:
+        if name == "upstream_proxy":
+            check_upstream(value, "")
+        else:
+            check_upstream(None, value)
+    except UpstreamProxyError as exc:
+        return str(exc)
+    setattr(target, name, value or None if name == "upstream_proxy" else value)
+    return None
+
+
 def _assign_strings(target: object, name: str, value: Any) -> str | None:
     """A list of texts (the filter history)."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         return f"expected a list of texts, got {value!r}"
     setattr(target, name, list(value))
     return None
+
+
+def _assign_rules(target: object, name: str, value: Any) -> str | None:
+    """A list of rules in the rules file's form (the breakpoints); one
+    that is not is left out, and said."""
+    if not isinstance(value, list):
+        return f"expected a list of rules, got {value!r}"
+    kept, problems = [], []
+    for number, rule in enumerate(value, 1):
+        try:
+            rule_from_json(rule, number)
+        except RuleError as exc:
+            problems.append(f"rule {number} left out: {exc}")
+            continue
+        kept.append(dict(rule))
+    setattr(target, name, kept)
+    return "; ".join(problems) or None
 
 
 def _assign_pairs(target: object, name: str, value: Any) -> str | None:

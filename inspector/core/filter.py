@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from inspector.core.filter_parse import And, Node, Not, Parser
-from inspector.core.filter_terms import FilterError, FlowTest, RowTest, Subject, Term, Value
+from inspector.core.filter_terms import (
+    FilterError,
+    FlowTest,
+    Guard,
+    RowTest,
+    Subject,
+    Term,
+    Value,
+)
 from inspector.core.flow import Flow
 from inspector.core.summary import FlowRow
 
@@ -54,6 +62,11 @@ class FlowFilter:
     body_values: list[tuple[str, Value]] = field(default_factory=list)
     """The body terms not under a ``not``: side (``req``, ``res``, or empty
     for either) and value, what a body viewer highlights."""
+    guards: tuple[Guard, ...] = ()
+    """Host, method and path terms every match must pass (those of the
+    top-level ``and``): a flow failing one is not a match."""
+    only_guards: bool = False
+    """The expression is nothing but its guards."""
 
     def __call__(self, flow: FlowRow) -> bool:
         return self.predicate is None or self.predicate(flow)
@@ -69,6 +82,11 @@ class FlowFilter:
         """The exact verdict on a whole flow, every term included."""
         return self.flow_predicate is None or self.flow_predicate(Subject(flow))
 
+    def matches_subject(self, subject: Subject) -> bool:
+        """``matches_flow`` on a flow already made a ``Subject``: judging
+        many filters on one flow (the rules) builds its row once."""
+        return self.flow_predicate is None or self.flow_predicate(subject)
+
     @property
     def uses_response(self) -> bool:
         """Whether a flow's verdict can change once its response arrives."""
@@ -80,10 +98,12 @@ def parse_filter(text: str) -> FlowFilter:
     is malformed."""
     node = Parser(text).parse()
     if node is None:
-        return FlowFilter(text, None)
+        return FlowFilter(text, None, only_guards=True)
     terms = list(_terms(node))
     needs_flow = any(term.row is None for term in terms)
     possible, certain = _maybe(node) if needs_flow else (_row(node), None)
+    conjuncts = node.nodes if isinstance(node, And) else [node]
+    guards = tuple(n.guard for n in conjuncts if isinstance(n, Term) and n.guard is not None)
     return FlowFilter(
         text,
         possible,
@@ -93,6 +113,8 @@ def parse_filter(text: str) -> FlowFilter:
         certain,
         any(term.body is not None for term in terms),
         [term.body for term in _terms(node, positive_only=True) if term.body is not None],
+        guards,
+        len(guards) == len(conjuncts),
     )
 
 

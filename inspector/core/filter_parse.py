@@ -58,6 +58,7 @@ _PLAIN: dict[str, Callable[[str, Value], Term]] = {
     "status": T.status_term,
     "type": T.type_term,
     "is": T.is_term,
+    "client": T.client_term,
 }
 _COMPARED: dict[str, Callable[[str, str, Value], Term]] = {
     "size": T.size_term,

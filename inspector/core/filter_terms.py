@@ -77,6 +77,14 @@ class Term:
     body: tuple[str, Value] | None = None
     """For a body term, its side (``req``, ``res`` or empty for either)
     and value: what a body viewer highlights."""
+    guard: Guard | None = None
+    """For a term on the request's host, method or path: which of them it
+    reads and its test, so it can be judged on the request itself before
+    any row is built (the rules' quick test)."""
+
+
+Guard = tuple[str, "TextTest"]
+"""``("host" | "method" | "path", test)``."""
 
 
 def text_test(value: Value) -> TextTest:
@@ -107,7 +115,9 @@ def url_term(source: str, value: Value) -> Term:
 
 def method_term(source: str, value: Value) -> Term:
     test = exact_test(value)
-    return row_term(source, lambda row: test(row.method))
+    term = row_term(source, lambda row: test(row.method))
+    term.guard = ("method", test)
+    return term
 
 
 def scheme_term(source: str, value: Value) -> Term:
@@ -119,12 +129,23 @@ def scheme_term(source: str, value: Value) -> Term:
 
 def host_term(source: str, value: Value) -> Term:
     test = text_test(value)
-    return row_term(source, lambda row: test(row.host))
+    term = row_term(source, lambda row: test(row.host))
+    term.guard = ("host", test)
+    return term
+
+
+def client_term(source: str, value: Value) -> Term:
+    """``client:chromium``: the launched client that made the flow, by
+    name (exactly, or a regex)."""
+    test = exact_test(value)
+    return row_term(source, lambda row: test(row.client))
 
 
 def path_term(source: str, value: Value) -> Term:
     test = text_test(value)
-    return row_term(source, lambda row: test(row.path.partition("?")[0]))
+    term = row_term(source, lambda row: test(row.path.partition("?")[0]))
+    term.guard = ("path", test)
+    return term
 
 
 def status_term(source: str, value: Value) -> Term:

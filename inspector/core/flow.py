@@ -170,6 +170,9 @@ class Flow:
     """The flow whose request this one sent again (a replay), if any."""
     composed: bool = False
     """Written by hand and sent by the engine (the composer, ``ctl send``)."""
+    client_name: str = ""
+    """The launched client whose tagged port it came in on (``chromium``,
+    ``terminal``); empty for every other client."""
     paused: str = ""
     """``request`` or ``response`` while held at a breakpoint, else empty."""
     t_paused: float | None = None
@@ -179,6 +182,9 @@ class Flow:
     edits: list[str] = field(default_factory=list)
     """What was changed at breakpoints, one line each
     (``request: method, url``)."""
+    applied: list[str] = field(default_factory=list)
+    """What rules did to the flow, one line each (``Staging: map_remote
+    http://a/x -> http://b/x``)."""
 
     t_start: float = 0.0
     """Request head complete."""

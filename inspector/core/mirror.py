@@ -59,6 +59,7 @@ class RowMirror:
         self.types = _Interned()
         self.kinds = _Interned()
         self.modes = _Interned()
+        self.clients = _Interned()
         self._t_start = array("d")
         self._method = array("I")
         self._scheme = array("I")
@@ -72,9 +73,10 @@ class RowMirror:
         self._duration = array("d")
         self._state = array("B")
         self._kind = array("I")
-        self._flags = array("B")
+        self._flags = array("H")
         self._mode = array("I")
         self._tunnel_id = array("q")
+        self._client = array("I")
         self._errors: dict[int, str] = {}
         self._inner: dict[int, int] = {}
         self._websocket: dict[int, tuple[int, ...]] = {}
@@ -127,6 +129,7 @@ class RowMirror:
             self._inner.get(flow_id, 0),
             self._tunnel_id[index],
             self._websocket.get(flow_id, ()),
+            self.clients.values[self._client[index]],
         )
 
     def ids(self, first: int = 1, last: int | None = None) -> Iterator[int]:
@@ -189,6 +192,7 @@ class RowMirror:
             S.CONTENT_TYPE: (self._type, self.types),
             S.ERROR_KIND: (self._kind, self.kinds),
             S.TUNNEL_MODE: (self._mode, self.modes),
+            S.CLIENT: (self._client, self.clients),
         }
         if field in texts:
             codes, table = texts[field]
@@ -228,7 +232,15 @@ class RowMirror:
         self._t_start.extend(zeros_d)
         self._duration.extend(zeros_d)
         zeros_i = array("I", bytes(4 * count))
-        for column in (self._method, self._scheme, self._host, self._type, self._kind, self._mode):
+        for column in (
+            self._method,
+            self._scheme,
+            self._host,
+            self._type,
+            self._kind,
+            self._mode,
+            self._client,
+        ):
             column.extend(zeros_i)
         zeros_h = array("H", bytes(2 * count))
         self._port.extend(zeros_h)
@@ -237,7 +249,7 @@ class RowMirror:
         self._req_size.extend(zeros_q)
         self._size.extend(zeros_q)
         self._tunnel_id.extend(zeros_q)
-        self._flags.extend(array("B", bytes(count)))
+        self._flags.extend(array("H", bytes(2 * count)))
         self._state.extend(array("B", [ABSENT]) * count)
         self._path.extend([""] * count)
 
@@ -255,9 +267,10 @@ class RowMirror:
         self._duration[index] = row[S.DURATION]
         self._state[index] = row[S.STATE]
         self._kind[index] = self.kinds.code(row[S.ERROR_KIND])
-        self._flags[index] = row[S.FLAGS] & 0xFF
+        self._flags[index] = row[S.FLAGS] & 0xFFFF
         self._mode[index] = self.modes.code(row[S.TUNNEL_MODE])
         self._tunnel_id[index] = row[S.TUNNEL_ID]
+        self._client[index] = self.clients.code(S.client_of(row))
         if row[S.ERROR]:
             self._errors[flow_id] = row[S.ERROR]
         else:
@@ -328,4 +341,5 @@ class RowMirror:
             self._flags,
             self._mode,
             self._tunnel_id,
+            self._client,
         )

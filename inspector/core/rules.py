@@ -16,45 +16,32 @@ its life, which breakpoint holds it. Pure: no sockets, no clocks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from inspector.core.filter import FilterError, FlowFilter, parse_filter
-from inspector.core.flow import Flow
+from inspector.core.filter_terms import Subject
+from inspector.core.flow import Flow, Request
+from inspector.core.rule_actions import (
+    BOTH,
+    MAX_TEXT,
+    REQUEST,
+    RESPONSE,
+    Action,
+    BreakpointAction,
+    RuleError,
+    action_from_json,
+    problem,
+)
 
-REQUEST = "request"
-RESPONSE = "response"
-BOTH = "both"
+__all__ = ["BOTH", "PHASES", "REQUEST", "RESPONSE", "Rule", "RuleError", "RuleSet"]
 PHASES = (REQUEST, RESPONSE, BOTH)
+
 MAX_RULES = 1000
-MAX_TEXT = 4096
-"""Longest name or match expression accepted."""
-
-
-class RuleError(ValueError):
-    """A rule (or a list of them) is not in the rules file's shape."""
-
-
-@dataclass(frozen=True, slots=True)
-class BreakpointAction:
-    on: str = REQUEST
-
-    type = "breakpoint"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "on": self.on}
-
-    @property
-    def at_request(self) -> bool:
-        return self.on != RESPONSE
-
-    @property
-    def at_response(self) -> bool:
-        return self.on != REQUEST
-
-
-Action = BreakpointAction
+MAX_ORIGINS = 4096
+"""Hosts and methods whose candidate rules are kept worked out."""
 
 
 @dataclass(slots=True)
@@ -81,6 +68,11 @@ class Rule:
             and self.filter is not None
             and (self.times is None or self.hits < self.times)
         )
+
+    @property
+    def at_request(self) -> bool:
+        """Judged when the request arrives: some action acts there."""
+        return any(action.at_request for action in self.actions)
 
     @property
     def breakpoint(self) -> BreakpointAction | None:
@@ -127,7 +119,7 @@ def rule_from_json(value: Any, rule_id: int) -> Rule:
     actions_value = value.get("actions")
     if not isinstance(actions_value, list | tuple) or not actions_value:
         raise RuleError("a rule needs a non-empty list of 'actions'")
-    actions = tuple(_action(item) for item in actions_value)
+    actions = tuple(action_from_json(item) for item in actions_value)
     return Rule(
         rule_id,
         name or _default_name(actions, rule_id),
@@ -138,30 +130,13 @@ def rule_from_json(value: Any, rule_id: int) -> Rule:
     )
 
 
-def _action(value: Any) -> Action:
-    if not isinstance(value, Mapping):
-        raise RuleError("an action must be an object with a 'type'")
-    kind = value.get("type")
-    if kind == "breakpoint":
-        unknown = set(value) - {"type", "on"}
-        if unknown:
-            raise RuleError(f"a breakpoint action has no field {sorted(unknown)[0]!r}")
-        on = value.get("on", REQUEST)
-        if on not in PHASES:
-            raise RuleError("a breakpoint's 'on' must be request, response or both")
-        return BreakpointAction(on)
-    if not isinstance(kind, str):
-        raise RuleError("an action needs a 'type'")
-    raise RuleError(f"unknown action type {kind!r}")
-
-
 def _default_name(actions: tuple[Action, ...], rule_id: int) -> str:
     if len(actions) == 1 and isinstance(actions[0], BreakpointAction):
         return f"Breakpoint {rule_id}"
     return f"Rule {rule_id}"
 
 
-def compile_rule(rule: Rule) -> Rule:
+def compile_rule(rule: Rule, exists: Callable[[str], bool] = os.path.exists) -> Rule:
     """Compile ``rule``'s match once; a rule that cannot work keeps its
     place with ``error`` set (and is skipped)."""
     rule.filter, rule.error = None, ""
@@ -170,16 +145,51 @@ def compile_rule(rule: Rule) -> Rule:
     except FilterError as exc:
         rule.error = f"match: {exc}"
         return rule
-    pause = rule.breakpoint
-    if pause is not None and pause.on == REQUEST and compiled.uses_response:
+    for action in rule.actions:
+        rule.error = problem(action, exists)
+        if rule.error:
+            return rule
+    if rule.at_request and compiled.uses_response:
         terms = ", ".join(compiled.response_terms)
+        acting = sorted({a.type for a in rule.actions if a.at_request})
         rule.error = (
-            f"match: {terms} can only be known once the response arrives;"
-            " break on the response (or both) instead"
+            f"match: {terms} can only be known once the response arrives, and"
+            f" {', '.join(acting)} acts on the request"
         )
+        if rule.breakpoint is not None:
+            rule.error += "; break on the response instead"
         return rule
     rule.filter = compiled
     return rule
+
+
+Step = tuple[Rule, Action]
+"""An action to take, and the rule it comes from."""
+
+
+@dataclass(slots=True)
+class Plan:
+    """What the rules do to one flow: decided when its request arrives,
+    completed when its response does."""
+
+    request: list[Step] = field(default_factory=list)
+    """The request-phase actions, in order, up to a final one."""
+    response: list[Step] = field(default_factory=list)
+    """The response-phase actions of the rules that matched the request."""
+    matched: list[Rule] = field(default_factory=list)
+
+    @property
+    def final(self) -> Step | None:
+        """The action that answers the flow itself, if any."""
+        if self.request and self.request[-1][1].final:
+            return self.request[-1]
+        return None
+
+    def breakpoint(self, phase: str) -> Rule | None:
+        for rule, action in self.request if phase == REQUEST else self.response:
+            if isinstance(action, BreakpointAction):
+                return rule
+        return None
 
 
 class RuleSet:
@@ -188,12 +198,59 @@ class RuleSet:
     def __init__(self) -> None:
         self._rules: list[Rule] = []
         self._next_id = 1
-        self.pausing_any = False
-        """Some breakpoint is active (the request path's quick test)."""
+        self._active: tuple[list[Rule], list[Rule]] = ([], [])
+        self._by_origin: dict[tuple[int, str, str], list[Rule]] = {}
+        self._bodies = (False, False)
+        """The active rules judged at the request, and those judged at
+        the response (their actions all act there)."""
+
+    @property
+    def any_active(self) -> bool:
+        """Some rule may act (the request path's quick test)."""
+        return bool(self._active[0] or self._active[1])
+
+    @property
+    def judged_at_response(self) -> bool:
+        """Some active rule is judged once the response arrives."""
+        return bool(self._active[1])
+
+    @property
+    def pausing_any(self) -> bool:
+        return any(r.breakpoint is not None for group in self._active for r in group)
 
     def refresh(self) -> None:
-        """Recount ``pausing_any`` after rules changed."""
-        self.pausing_any = any(r.breakpoint is not None and r.active for r in self._rules)
+        """Recount the active rules after rules changed."""
+        active = [r for r in self._rules if r.active]
+        self._active = (
+            [r for r in active if r.at_request],
+            [r for r in active if not r.at_request],
+        )
+        self._by_origin.clear()
+        requests, responses = (
+            any(r.filter is not None and r.filter.needs_bodies for r in group)
+            for group in self._active
+        )
+        self._bodies = (requests, responses)
+
+    def _candidates(self, phase: int, request: Request) -> list[Rule]:
+        """The active rules of ``phase`` (0 request, 1 response) whose
+        host and method terms let ``request`` through: worked out once per
+        host and method, so a request meets only the rules that may match
+        it (most traffic goes to a few hosts)."""
+        key = (phase, request.host, request.method)
+        found = self._by_origin.get(key)
+        if found is None:
+            if len(self._by_origin) >= MAX_ORIGINS:
+                self._by_origin.clear()
+            fields = {"host": request.host, "method": request.method}
+            found = [
+                rule
+                for rule in self._active[phase]
+                if rule.filter is not None
+                and all(test(fields[name]) for name, test in rule.filter.guards if name != "path")
+            ]
+            self._by_origin[key] = found
+        return found
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self._rules)
@@ -222,13 +279,28 @@ class RuleSet:
         values = list(values)
         if len(values) > MAX_RULES:
             raise RuleError(f"at most {MAX_RULES} rules")
-        rules = [
-            compile_rule(rule_from_json(value, self._next_id + i)) for i, value in enumerate(values)
-        ]
+        rules = []
+        for i, value in enumerate(values):
+            try:
+                rules.append(compile_rule(rule_from_json(value, self._next_id + i)))
+            except RuleError as exc:
+                raise RuleError(f"rule {i + 1}: {exc}") from None
         self._next_id += len(rules)
         self._rules = rules
         self.refresh()
         return list(rules)
+
+    def update(self, rule_id: int, value: Any) -> Rule:
+        """Rule ``rule_id`` rewritten from a file form, keeping its id,
+        place and hits; RuleError when malformed, LookupError when gone."""
+        old = self.get(rule_id)
+        if old is None:
+            raise LookupError(f"no rule {rule_id}")
+        rule = compile_rule(rule_from_json(value, rule_id))
+        rule.hits = old.hits
+        self._rules[self._rules.index(old)] = rule
+        self.refresh()
+        return rule
 
     def remove(self, rule_id: int) -> bool:
         rule = self.get(rule_id)
@@ -238,52 +310,90 @@ class RuleSet:
         self.refresh()
         return True
 
+    def move(self, rule_id: int, index: int) -> bool:
+        """Put a rule at ``index`` (rules apply in order)."""
+        rule = self.get(rule_id)
+        if rule is None:
+            return False
+        self._rules.remove(rule)
+        self._rules.insert(max(0, min(index, len(self._rules))), rule)
+        self.refresh()
+        return True
+
     def to_wire(self) -> list[dict[str, Any]]:
         return [rule.to_wire() for rule in self._rules]
 
-    # Breakpoints
-
-    def pausing(self, phase: str) -> list[Rule]:
-        """The active rules that may hold a flow at ``phase``."""
-        found = []
-        for rule in self._rules:
-            pause = rule.breakpoint
-            if pause is None or not rule.active:
-                continue
-            if pause.at_request if phase == REQUEST else pause.at_response:
-                found.append(rule)
-        return found
+    # Deciding
 
     def needs_bodies(self, phase: str) -> bool:
-        """Some rule that may hold a flow at ``phase`` reads a body: the
-        flow's body must be at hand before it is judged."""
-        return any(r.filter is not None and r.filter.needs_bodies for r in self.pausing(phase))
+        """Some rule judged at ``phase`` reads a body: the flow's body
+        must be at hand before it is judged."""
+        return self._bodies[0 if phase == REQUEST else 1]
 
-    def breakpoint_for(self, flow: Flow, phase: str, held_before: int | None = None) -> Rule | None:
-        """The first breakpoint that holds ``flow`` at ``phase``, counted
-        as a hit; None when none does. ``held_before`` names a rule that
-        already held this flow at its request: it holds the response too
-        (if it breaks on both) without counting a second hit or being
-        spent in between."""
-        if phase == RESPONSE and held_before is not None:
-            rule = self.get(held_before)
-            pause = rule.breakpoint if rule is not None else None
-            if (
-                rule is not None
-                and pause is not None
-                and pause.at_response
-                and rule.enabled
-                and rule.filter is not None
-                and rule.filter.matches_flow(flow)
-            ):
-                return rule
-        for rule in self.pausing(phase):
-            if rule.id == held_before:
+    def plan_request(self, flow: Flow, pause: bool = True) -> Plan:
+        """The rules that match ``flow``'s request, each counted as a hit,
+        and their actions; without ``pause``, breakpoints are left out
+        (replays and composed requests never stop at one)."""
+        plan = Plan()
+        judge = _Judge(flow)
+        for rule in self._candidates(0, flow.request):
+            if not judge(rule):
                 continue
-            assert rule.filter is not None
-            if rule.filter.matches_flow(flow):
-                rule.hits += 1
-                if not rule.active:
-                    self.refresh()  # spent
-                return rule
-        return None
+            self._hit(rule, plan)
+            for action in rule.actions:
+                if isinstance(action, BreakpointAction) and not pause:
+                    continue
+                if action.at_request:
+                    plan.request.append((rule, action))
+                    if action.final:
+                        return plan
+                if action.at_response:
+                    plan.response.append((rule, action))
+        return plan
+
+    def plan_response(self, flow: Flow, plan: Plan, pause: bool = True) -> Plan:
+        """Complete ``plan`` once the response head (and, when a rule
+        reads it, the body) is known: the rules judged there that match."""
+        judge = _Judge(flow)
+        for rule in self._candidates(1, flow.request):
+            if not judge(rule):
+                continue
+            self._hit(rule, plan)
+            for action in rule.actions:
+                if isinstance(action, BreakpointAction) and not pause:
+                    continue
+                plan.response.append((rule, action))
+        return plan
+
+    def _hit(self, rule: Rule, plan: Plan) -> None:
+        rule.hits += 1
+        plan.matched.append(rule)
+        if not rule.active:
+            self.refresh()  # spent
+
+
+class _Judge:
+    """Judges candidate rules (their host and method terms passed) on one
+    flow: each rule's path terms on the request itself first, and the
+    whole expression (on a row built once, on first need) only for the
+    rules those let through."""
+
+    __slots__ = ("_flow", "_path", "_subject")
+
+    def __init__(self, flow: Flow) -> None:
+        self._flow = flow
+        self._path = flow.request.target.partition("?")[0]
+        self._subject: Subject | None = None
+
+    def __call__(self, rule: Rule) -> bool:
+        compiled = rule.filter
+        assert compiled is not None
+        path = self._path
+        for name, test in compiled.guards:
+            if name == "path" and not test(path):
+                return False
+        if compiled.only_guards:
+            return True
+        if self._subject is None:
+            self._subject = Subject(self._flow)
+        return compiled.matches_subject(self._subject)

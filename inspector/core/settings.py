@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import Any
+
+from inspector.core.upstream_proxy import DEFAULT_BYPASS, check_upstream
 
 MiB = 1024 * 1024
 
@@ -83,6 +86,13 @@ class ProxySettings:
     upstream_ca_file: str | None = None
     """Extra CA certificates (PEM) to trust for upstream servers, on top of
     the system store."""
+    upstream_proxy: str | None = None
+    """``http://[user:pass@]host:port``: plain HTTP goes to this proxy in
+    absolute form, everything else through CONNECT tunnels it opens. Never
+    taken from ``http_proxy`` or the system proxy, which may be Inspector."""
+    upstream_bypass: str = DEFAULT_BYPASS
+    """Patterns (``--ignore-hosts`` syntax) of hosts reached directly, not
+    through the upstream proxy; empty sends everything through it."""
     tunnel_peek_timeout: float = 1.0
     """How long to wait for a tunnel client's first bytes before deciding it
     speaks a server-first protocol (SMTP, SSH) and relaying raw bytes."""
@@ -106,6 +116,12 @@ class GuiSettings:
     order they are listed."""
     filter_history: list[str] = field(default_factory=list)
     """The filter box's applied expressions, most recent first."""
+    system_proxy: bool = False
+    """Whether the window sets the desktop's proxy to Inspector while it
+    runs (``inspector/sysproxy``); restored on quit."""
+    breakpoints: list[dict[str, Any]] = field(default_factory=list)
+    """The breakpoints, in the rules file's form (``core/rules.py``),
+    given to every engine the window starts."""
 
 
 @dataclass(slots=True)
@@ -160,5 +176,6 @@ def check_settings(proxy: ProxySettings, relay: RelaySettings) -> None:
     for name in NOT_NEGATIVE:
         if getattr(proxy, name) < 0:
             raise ValueError(f"{name} must not be negative")
+    check_upstream(proxy.upstream_proxy, proxy.upstream_bypass)
     if relay.flush_interval_ms < 1 or relay.capacity < 1:
         raise ValueError("the relay's flush interval and capacity must be at least 1")

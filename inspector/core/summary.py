@@ -43,7 +43,11 @@ TUNNEL_ID = 18
 """The tunnel this flow travelled in; 0 when none."""
 WEBSOCKET = 19
 """A WebSocket flow's counters (``WS_*`` positions); empty for other flows."""
-FIELDS = 20
+CLIENT = 20
+"""The launched client that made the flow (``Flow.client_name``); empty for
+others. Appended later: a row without it (an older session file) is whole,
+and reads as an empty name."""
+FIELDS = 21
 
 WS_MSGS_UP = 0
 WS_MSGS_DOWN = 1
@@ -65,6 +69,8 @@ FLAG_PAUSED = 64
 """Held at a breakpoint now."""
 FLAG_COMPOSED = 128
 """Written by hand and sent by the engine (the composer)."""
+FLAG_RULES = 256
+"""Some rule acted on the flow."""
 
 _INT64 = range(-(2**63), 2**63)
 """What the window's mirror keeps sizes and tunnel ids in."""
@@ -98,6 +104,8 @@ def summarize(flow: Flow) -> tuple[Any, ...]:
         flags |= FLAG_PAUSED
     if flow.composed:
         flags |= FLAG_COMPOSED
+    if flow.applied:
+        flags |= FLAG_RULES
     scheme = request.scheme
     kind = content_type(flow)
     websocket: tuple[int, ...] = ()
@@ -135,6 +143,7 @@ def summarize(flow: Flow) -> tuple[Any, ...]:
         tunnel.inner_flows if tunnel is not None else 0,
         flow.tunnel_id or 0,
         websocket,
+        flow.client_name,
     )
 
 
@@ -142,7 +151,9 @@ def check_row(row: Any) -> bool:
     """Whether ``row`` (from the wire) has the shape of a summary row."""
     return (
         isinstance(row, tuple | list)
-        and len(row) == FIELDS
+        # The client, appended later, may be missing (an older session).
+        and CLIENT <= len(row) <= FIELDS
+        and (len(row) == CLIENT or isinstance(row[CLIENT], str))
         and type(row[ID]) is int
         and row[ID] > 0
         and isinstance(row[T_START], float | int)
@@ -211,6 +222,8 @@ class FlowRow:
     tunnel_id: int
     websocket: tuple[int, ...] = ()
     """Counters by ``WS_*`` position; empty unless a WebSocket flow."""
+    client: str = ""
+    """The launched client that made the flow, or empty."""
 
     @property
     def is_websocket(self) -> bool:
@@ -245,6 +258,11 @@ class FlowRow:
         return bool(self.flags & FLAG_COMPOSED)
 
     @property
+    def ruled(self) -> bool:
+        """Some rule acted on the flow."""
+        return bool(self.flags & FLAG_RULES)
+
+    @property
     def bodies_dropped(self) -> bool:
         return bool(self.flags & FLAG_BODIES_DROPPED)
 
@@ -277,4 +295,10 @@ def row_of(values: tuple[Any, ...]) -> FlowRow:
         values[INNER],
         values[TUNNEL_ID],
         tuple(values[WEBSOCKET]),
+        client_of(values),
     )
+
+
+def client_of(values: tuple[Any, ...] | list[Any]) -> str:
+    """A wire row's client name; empty when the row predates the field."""
+    return values[CLIENT] if len(values) > CLIENT else ""

@@ -147,10 +147,12 @@ def flow_to_wire(flow: Flow, inline: int = BODY_INLINE) -> dict[str, Any]:
         "imported": flow.imported,
         "replay_of": flow.replay_of,
         "composed": flow.composed,
+        "client_name": flow.client_name,
         "paused": flow.paused,
         "t_paused": flow.t_paused,
         "paused_total": flow.paused_total,
         "edits": list(flow.edits),
+        "applied": list(flow.applied),
         "request": {
             **_message_to_wire(request, inline),
             "method": request.method,
@@ -259,6 +261,9 @@ def flow_from_wire(wire: Any) -> FlowDetail:
     _check(replay_of is None or type(replay_of) is int, "flow")
     flow.replay_of = replay_of
     flow.composed = bool(wire.get("composed"))
+    client_name = wire.get("client_name", "")
+    _check(isinstance(client_name, str), "flow")
+    flow.client_name = client_name
     paused, t_paused = wire.get("paused", ""), wire.get("t_paused")
     _check(paused in ("", "request", "response"), "flow")
     flow.paused, flow.t_paused = paused, _time(t_paused)
@@ -266,6 +271,9 @@ def flow_from_wire(wire: Any) -> FlowDetail:
     _check(isinstance(total, float | int) and not isinstance(total, bool), "flow")
     _check(isinstance(edits, list | tuple) and all(isinstance(e, str) for e in edits), "flow")
     flow.paused_total, flow.edits = float(total), list(edits)
+    applied = wire.get("applied", [])
+    _check(isinstance(applied, list | tuple) and all(isinstance(a, str) for a in applied), "flow")
+    flow.applied = list(applied)
 
     req = wire.get("request")
     _check(isinstance(req, dict), "request")

@@ -1,9 +1,10 @@
 """The event log: critical events and aggregated warnings, with counts.
 
-Critical events (proxy started, stopped, failed to listen) get one line
-each. Warnings arrive from the relay already aggregated by kind and key; a
-warning seen before updates its line's count instead of adding lines, so a
-storm of identical warnings stays one readable line.
+Critical events (proxy started, stopped, failed to listen; flows held at
+a breakpoint and let go; rules changed) get one line each. Warnings arrive
+from the relay already aggregated by kind and key; a warning seen before
+updates its line's count instead of adding lines, so a storm of identical
+warnings stays one readable line.
 """
 
 from __future__ import annotations
@@ -18,15 +19,25 @@ from inspector.core.events import (
     BytesTransferred,
     CAFailed,
     Event,
+    FlowPaused,
+    FlowResumed,
     ListenFailed,
     ProxyStarted,
     ProxyStopped,
+    RulesChanged,
     WarningRaised,
 )
 from inspector.core.flow import authority
 from inspector.core.relay import LowAggregate
 
 MAX_LINES = 2000
+RESUMED = {
+    "resumed": "Flow {id} resumed at its {phase}",
+    "edited": "Flow {id} resumed edited at its {phase}",
+    "aborted": "Flow {id} aborted at its {phase}",
+    "gone": "Flow {id} ended while paused at its {phase}: the client left",
+}
+"""A held flow's ``FlowResumed``, by outcome."""
 ERROR_COLOR = QColor(215, 58, 73)
 WARN_COLOR = QColor(200, 130, 20)
 
@@ -40,6 +51,14 @@ def describe(event: Event) -> str:
         return f"Proxy failed to start: {event.message}"
     if isinstance(event, CAFailed):
         return f"Certificate authority unusable: {event.message}"
+    if isinstance(event, FlowPaused):
+        return f"Flow {event.flow_id} paused at its {event.phase}"
+    if isinstance(event, FlowResumed):
+        line = RESUMED.get(event.outcome, "Flow {id} went on at its {phase}")
+        return line.format(id=event.flow_id, phase=event.phase)
+    if isinstance(event, RulesChanged):
+        count = event.count
+        return f"Rules changed: {count} rule{'' if count == 1 else 's'} now"
     return type(event).__name__
 
 

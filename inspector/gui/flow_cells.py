@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -19,6 +20,7 @@ from inspector.core import summary
 from inspector.core.flow import FlowState
 from inspector.core.format import duration, size
 from inspector.core.summary import FlowRow
+from inspector.gui.held_flows import Held, waited
 
 FLOW_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
 
@@ -33,6 +35,7 @@ class Column(enum.IntEnum):
     TYPE = 6
     SIZE = 7
     DURATION = 8
+    CLIENT = 9
 
 
 HEADERS = {
@@ -45,6 +48,7 @@ HEADERS = {
     Column.TYPE: "Content type",
     Column.SIZE: "Size",
     Column.DURATION: "Duration",
+    Column.CLIENT: "Client",
 }
 
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -60,6 +64,8 @@ FAILED_FG = QColor(215, 58, 73)
 FAILED_BG = QColor(215, 58, 73, 40)
 PENDING_FG = QColor(128, 128, 128)
 LIVE_FG = QColor(46, 160, 90)
+PAUSED_FG = QColor(150, 100, 0)
+PAUSED_BG = QColor(240, 180, 41, 70)
 REPLAY_MARK = "↻ "
 """Before the path of a replay: its request was sent again by the proxy."""
 REPLAY_TIP = "Replay: the proxy sent an earlier flow's request again"
@@ -103,6 +109,8 @@ def display_text(row: FlowRow, column: int) -> str:
         return size(row.size) if row.size >= 0 else ""
     if column == Column.DURATION:
         return "● open" if live_websocket(row) else duration(row.duration)
+    if column == Column.CLIENT:
+        return row.client
     return ""
 
 
@@ -152,6 +160,7 @@ SORT_FIELDS = {
     Column.TYPE: summary.CONTENT_TYPE,
     Column.SIZE: summary.SIZE,
     Column.DURATION: summary.DURATION,
+    Column.CLIENT: summary.CLIENT,
 }
 """The summary field each column sorts by (``RowMirror.sort_key``):
 missing values (no response, unfinished) sort first."""
@@ -161,15 +170,34 @@ NEEDS_FLOW = ROLES - {ALIGN}
 """Roles whose answer depends on the flow, not on the column alone."""
 
 
-def cell(flow: FlowRow | None, column: int, role: int) -> Any:
+def paused_text(held: Held | None, now: float) -> str:
+    """``Paused · request · 0:12``: a held flow's status cell."""
+    if held is None:
+        return "Paused"
+    return f"Paused · {held.phase} · {waited(now - held.since)}"
+
+
+NOT_HELD: Mapping[int, Held] = {}
+STATUS_COLUMN = int(Column.STATUS)
+PAUSED_TIP = "Held at a breakpoint: the toolbar's paused button edits it, sends it on or aborts it"
+
+
+def cell(flow: FlowRow | None, column: int, role: int, held: Mapping[int, Held] = NOT_HELD) -> Any:
     """What a cell of ``column`` shows for ``role``: None for roles the
-    table never answers, and for a row whose flow is gone."""
+    table never answers, and for a row whose flow is gone. ``held`` says
+    how long the flows held at a breakpoint have waited."""
     if role not in ROLES:
         return None
     if role == ALIGN:
         return RIGHT if column in NUMERIC else LEFT
     if flow is None:
         return None
+    if column == STATUS_COLUMN and flow.flags & summary.FLAG_PAUSED and role != FLOW_ID_ROLE:
+        if role == DISPLAY:
+            return paused_text(held.get(flow.id), time.time())
+        if role == TOOLTIP:
+            return PAUSED_TIP
+        return PAUSED_FG if role == FOREGROUND else PAUSED_BG
     if role == DISPLAY:
         return display_text(flow, column)
     if role == FOREGROUND:

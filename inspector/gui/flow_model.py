@@ -18,7 +18,7 @@ Signals:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -41,12 +41,14 @@ from inspector.gui.flow_cells import (
     HEADERS,
     LEFT,
     NEEDS_FLOW,
+    NOT_HELD,
     NUMERIC,
     RIGHT,
     SORT_FIELDS,
     Column,
     cell,
 )
+from inspector.gui.held_flows import Held
 from inspector.gui.jobs import SlicedJob
 from inspector.gui.row_index import RowIndex
 from inspector.gui.table_jobs import RowFilter, runs_of, sliced_filter, sliced_sort
@@ -92,6 +94,8 @@ class FlowTableModel(QAbstractTableModel):
         self._resort.setSingleShot(True)
         self._resort.setInterval(RESORT_DELAY_MS)
         self._resort.timeout.connect(lambda: self.sort(self._sort_column, self._sort_order))
+        self.held: Mapping[int, Held] = NOT_HELD
+        """Flows held at a breakpoint: their phase and since when."""
         self._catch_up(list(mirror.ids()))
 
     # Qt model interface
@@ -116,7 +120,7 @@ class FlowTableModel(QAbstractTableModel):
         # Called for every visible cell and every role the delegate asks,
         # so the flow is looked up only for roles that depend on it.
         flow = self._flow_of(index) if role in NEEDS_FLOW else None
-        return cell(flow, index.column(), role)
+        return cell(flow, index.column(), role, self.held)
 
     def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:
         """Every role the delegate wants for a cell, in one call.
@@ -133,8 +137,9 @@ class FlowTableModel(QAbstractTableModel):
             slots = [roleDataSpan]
         else:  # the stubs know neither its len() nor its [] (both exist)
             slots = [roleDataSpan[i] for i in range(roleDataSpan.size())]  # type: ignore[index]
+        held = self.held
         for slot in slots:
-            value = cell(flow, column, slot.role())
+            value = cell(flow, column, slot.role(), held)
             if value is None:
                 slot.clearData()
             else:
@@ -433,6 +438,14 @@ class FlowTableModel(QAbstractTableModel):
         if self._index is not None and self._sort_column != Column.ID:
             self._index = None
         self.endRemoveRows()
+
+    def refresh_ids(self, flow_ids: Iterable[int], column: int) -> None:
+        """Repaint one column of these flows' rows (a held flow's clock)."""
+        for flow_id in flow_ids:
+            row = self.row_of(flow_id)
+            if row is not None:
+                index = self.index(row, column)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole])
 
     def _refresh_all(self) -> None:
         if self._ids:

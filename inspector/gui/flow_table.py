@@ -11,6 +11,7 @@ Signals:
     delete_requested(list): delete the flows in these rows.
     replay_requested(list, int): send these flows' requests again, so many times each.
     edit_requested(int): open this flow's request in the composer.
+    break_requested(int, str): a breakpoint on this flow's ``host`` or ``path``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class FlowTable(QTableView):
     delete_requested = Signal(list)
     replay_requested = Signal(list, int)
     edit_requested = Signal(int)
+    break_requested = Signal(int, str)
 
     def __init__(self, model: FlowTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,6 +93,12 @@ class FlowTable(QTableView):
         self.edit_action = self._action("Edit and Resend", "Shift+R", self._edit)
         self.delete_action = self._action(
             "Delete", QKeySequence.StandardKey.Delete, self.delete_selected
+        )
+        self.break_host_action = self._action(
+            "Break on This Host…", None, lambda: self._break("host")
+        )
+        self.break_path_action = self._action(
+            "Break on This Path…", None, lambda: self._break("path")
         )
 
     def _action(self, text: str, shortcut: object, slot: object) -> QAction:
@@ -165,6 +173,9 @@ class FlowTable(QTableView):
         menu.addAction(self.replay_many_action)
         menu.addAction(self.edit_action)
         menu.addSeparator()
+        menu.addAction(self.break_host_action)
+        menu.addAction(self.break_path_action)
+        menu.addSeparator()
         menu.addAction(self.delete_action)
         menu.popup(self.viewport().mapToGlobal(pos))
 
@@ -182,6 +193,11 @@ class FlowTable(QTableView):
         flow_id = self.current_flow_id()
         if flow_id is not None:
             self.edit_requested.emit(flow_id)
+
+    def _break(self, what: str) -> None:
+        flow_id = self.current_flow_id()
+        if flow_id is not None:
+            self.break_requested.emit(flow_id, what)
 
     def delete_selected(self) -> None:
         rows = self.selected_rows()

@@ -43,6 +43,7 @@ from inspector.core.relay_metrics import ClassCounts, RelayStats
 from inspector.core.rowbatch import RowBatch, StoreCounters
 from inspector.gui import icons
 from inspector.gui.body_search import BodySearch
+from inspector.gui.breakpoint_control import BreakpointControl
 from inspector.gui.clipboard import copy_flows
 from inspector.gui.composer import ComposerOpener
 from inspector.gui.controller import ProxyController
@@ -54,6 +55,7 @@ from inspector.gui.event_log import EventLog
 from inspector.gui.filter_bar import FilterBar
 from inspector.gui.flow_model import FlowTableModel
 from inspector.gui.flow_table import FlowTable
+from inspector.gui.intercept_menu import InterceptMenu
 from inspector.gui.pressure_panel import PressurePanel
 from inspector.gui.search_status import SearchStatusBar
 from inspector.gui.tasks import GuiTasks
@@ -140,6 +142,14 @@ class MainWindow(QMainWindow):
         )
         self.log = EventLog()
         self.log_dock = self._dock("Event Log", self.log, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.breakpoints = BreakpointControl(
+            mirror, link, tasks, self.table, self.filter_box.text, self
+        )
+        self.breakpoints.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.table.break_requested.connect(self.breakpoints.break_on)
+        self.breakpoints_dock = self._dock(
+            "Breakpoints", self.breakpoints.panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.warning_banner = QLabel()
 
         self._build_actions()
@@ -151,6 +161,8 @@ class MainWindow(QMainWindow):
         self.composer = ComposerOpener(mirror, link, tasks, executor, self)
         self.table.edit_requested.connect(self.composer.edit_flow)
         self._build_tools_menu()
+        self.intercept = InterceptMenu(link, controller, tasks, self)
+        self.intercept.install(self)
 
         self._stats_timer = QTimer(self)
         self._stats_timer.setInterval(STATS_INTERVAL_MS)
@@ -235,6 +247,8 @@ class MainWindow(QMainWindow):
         ):
             toolbar.addAction(action)
         toolbar.addSeparator()
+        toolbar.addWidget(self.breakpoints.badge)
+        toolbar.addSeparator()
         # A widget in a toolbar is shown and hidden through its action.
         self._warning_action = toolbar.addWidget(self.warning_banner)
         self._warning_action.setVisible(False)
@@ -244,6 +258,7 @@ class MainWindow(QMainWindow):
         self.file_menu = menu.addMenu("&File")
         self.file_menu.addAction(self.quit_action)
         proxy_menu = menu.addMenu("&Proxy")
+        self.proxy_menu = proxy_menu
         for action in (self.toggle_action, self.pause_action, self.clear_action):
             proxy_menu.addAction(action)
         proxy_menu.addSeparator()
@@ -261,6 +276,11 @@ class MainWindow(QMainWindow):
         view_menu = menu.addMenu("&View")
         view_menu.addAction(self.pressure_dock.toggleViewAction())
         view_menu.addAction(self.log_dock.toggleViewAction())
+        view_menu.addAction(self.breakpoints_dock.toggleViewAction())
+        self.paused_action = self._action(
+            "Paused Flows", "Ctrl+Shift+B", self.breakpoints.editor.open, "Edit the held flows"
+        )
+        view_menu.addAction(self.paused_action)
 
     def _build_tools_menu(self) -> None:
         self.composer_action = self._action(
@@ -291,6 +311,7 @@ class MainWindow(QMainWindow):
     def apply_batch(self, batch: RowBatch) -> None:
         if batch.critical:
             self.log.add_critical(batch.critical)
+            self.breakpoints.apply_critical(batch.critical)
         if batch.low:
             self.log.add_warnings(batch.low)
         if batch.stats is not None:
@@ -364,6 +385,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("The engine stopped; the flows shown are kept", 10_000)
         self.controller.forget()
         self.follower.engine_lost()
+        self.breakpoints.engine_lost()
 
     def add_notice(self, widget: QWidget) -> None:
         """Another bar over the filter box, below the engine's notice."""

@@ -86,10 +86,10 @@ class Breakpoints:
             "abort_all": self._abort_all,
         }
 
-    def watches(self, flow: Flow) -> bool:
+    def may_hold(self, flow: Flow) -> bool:
         """Whether a breakpoint may hold ``flow``: never a replay or a
-        composed request, and only while some breakpoint is active."""
-        return flow.replay_of is None and not flow.composed and bool(self.rules.pausing_any)
+        composed request (rules apply to them, breakpoints do not)."""
+        return flow.replay_of is None and not flow.composed
 
     def hold(self, flow: Flow, phase: str, body: bytes, head_only: bool, now: float) -> Hold:
         future: asyncio.Future[Release] = asyncio.get_running_loop().create_future()
@@ -129,17 +129,28 @@ class Breakpoints:
         return {"rules": self.rules.to_wire()}
 
     def _update_rule(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Change a rule: ``rule`` (its whole file form), ``enabled``,
+        ``index`` (its place in the list); what is not given stays."""
         rule_id = field(args, "id", int, "update_rule")
         rule = self.rules.get(rule_id)
         if rule is None:
             raise LookupError(f"no rule {rule_id}")
-        enabled = args.get("enabled")
+        enabled, index, value = args.get("enabled"), args.get("index"), args.get("rule")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise ProtocolError("'enabled' must be true or false")
+        if index is not None and type(index) is not int:
+            raise ProtocolError("'index' must be a position in the list")
+        if value is not None:
+            try:
+                rule = self.rules.update(rule_id, value)
+            except RuleError as exc:
+                raise ValueError(str(exc)) from None
         if enabled is not None:
-            if not isinstance(enabled, bool):
-                raise ProtocolError("'enabled' must be true or false")
             rule.enabled = enabled
+        if index is not None:
+            self.rules.move(rule_id, index)
         self._changed()
-        return {}
+        return {"error": rule.error}
 
     def _remove_rule(self, args: dict[str, Any]) -> dict[str, Any]:
         rule_id = field(args, "id", int, "remove_rule")

@@ -52,12 +52,19 @@ class ClientConnection:
     ``ClientSide`` (``exchange.py``)."""
 
     def __init__(
-        self, ctx: EngineContext, stream: ByteStream, tunnel: TunnelContext | None = None
+        self,
+        ctx: EngineContext,
+        stream: ByteStream,
+        tunnel: TunnelContext | None = None,
+        client_name: str = "",
     ) -> None:
         self.ctx = ctx
         self.stream = stream
         self.tunnel = tunnel
         """Set for the HTTP spoken inside a CONNECT tunnel."""
+        self.client_name = client_name
+        """The launched client this connection came from, by the tagged
+        port it reached (``ProxyServer.listen_tagged``); empty otherwise."""
         self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_SIZE)
         self.busy = False
         """True while an exchange is under way (shutdown grants these grace)."""
@@ -231,7 +238,7 @@ class ClientConnection:
 
     async def serve_inner(self, stream: ByteStream, tunnel: TunnelContext) -> None:
         """Serve the HTTP spoken inside a tunnel, on ``stream``."""
-        await ClientConnection(self.ctx, stream, tunnel).run()
+        await ClientConnection(self.ctx, stream, tunnel, self.client_name).run()
 
     def upgraded(self) -> tuple[ByteStream, bytes]:
         return self.stream, bytes(self.h11.trailing_data[0])
@@ -335,7 +342,10 @@ class ClientConnection:
             refusal = _auth_refusal(raw_headers)
 
         flow = ctx.recorder.created(
-            self.stream.peername, request, tunnel.flow if tunnel is not None else None
+            self.stream.peername,
+            request,
+            tunnel.flow if tunnel is not None else None,
+            client_name=self.client_name,
         )
 
         if refusal is not None:
@@ -434,7 +444,12 @@ class ClientConnection:
             body_size=len(body),
         )
         self.ctx.recorder.refused(
-            self.stream.peername, _partial_request(start), response, kind, message
+            self.stream.peername,
+            _partial_request(start),
+            response,
+            kind,
+            message,
+            self.client_name,
         )
         self._linger = True
         with contextlib.suppress(StreamClosed):

@@ -38,6 +38,6 @@ class Aborted(ProxyError):
     """A breakpoint's flow was aborted: answered 502 with the reason, or,
     with ``reset``, the client's connection is cut."""
 
-    def __init__(self, message: str, reset: bool = False) -> None:
-        super().__init__(502, "aborted", message)
+    def __init__(self, message: str, reset: bool = False, kind: str = "aborted") -> None:
+        super().__init__(502, kind, message)
         self.reset = reset

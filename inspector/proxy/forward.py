@@ -31,13 +31,14 @@ from inspector.core.http_rules import (
     relayable_response_headers,
     upgrade_request_headers,
 )
+from inspector.core.rules import Plan
 from inspector.core.websocket import is_websocket_upgrade
 from inspector.proxy.context import EngineContext
 from inspector.proxy.errors import ClientError, ClientGone, UpstreamError
 from inspector.proxy.exchange import ClientSide
-from inspector.proxy.intercept import hold_request, hold_response, read_response, wants_response
+from inspector.proxy.intercept import on_request, on_response, wants_response
 from inspector.proxy.stream import StreamClosed
-from inspector.proxy.upstream import PoolKey, UpstreamConnection
+from inspector.proxy.upstream import Origin, UpstreamConnection
 from inspector.proxy.websocket import relay_websocket
 
 Head = h11.Response | h11.InformationalResponse
@@ -53,11 +54,13 @@ async def forward(client: ClientSide, flow: Flow, method: bytes, target: Target)
     """
     ctx = client.ctx
     points = ctx.breakpoints
-    rule = 0
-    if points is not None and points.watches(flow):
-        held = await hold_request(client, flow, method, target, points)
-        if held is not None:
-            client, method, target, rule = held.client, held.method, held.target, held.rule
+    plan: Plan | None = None
+    if points is not None and points.rules.any_active:
+        outgoing = await on_request(client, flow, method, target, points)
+        if outgoing.answered is not None:
+            return outgoing.answered  # a rule answered it
+        client, method, target = outgoing.client, outgoing.method, outgoing.target
+        plan = outgoing.plan
     websocket = is_websocket_upgrade(flow.request.headers)
     if websocket:
         headers = upgrade_request_headers(flow.request.headers)
@@ -74,7 +77,8 @@ async def forward(client: ClientSide, flow: Flow, method: bytes, target: Target)
 
     conn: UpstreamConnection | None = None
     try:
-        conn, response = await _start(client, flow, out, (target.scheme, target.host, target.port))
+        origin = (target.scheme, target.host, target.port)
+        conn, response = await _start(client, flow, out, origin, websocket)
         ctx.recorder.request_head_sent(flow)
         if response is None:
             expect = find_header(flow.request.headers, b"expect")
@@ -85,15 +89,20 @@ async def forward(client: ClientSide, flow: Flow, method: bytes, target: Target)
             switched, conn = conn, None
             await relay_websocket(client, switched, flow, response)
             return False
-        if wants_response(flow, points, rule):
+        if wants_response(flow, points, plan):
             assert points is not None
             recorded = _response_of(response)
-            kept = await read_response(client, conn, flow, response)
-            if kept.complete:
+
+            def let_go() -> None:
                 # Read whole: the upstream is free while the flow is held.
+                nonlocal conn
+                assert conn is not None
                 _release(ctx, conn, target.host)
                 conn = None
-            kept = await hold_response(client, flow, kept, recorded, points, rule)
+
+            kept = await on_response(
+                client, conn, flow, response, recorded, points, plan or Plan(), let_go
+            )
             keep_alive = await _relay_response(
                 client, conn, flow, kept.head, recorded, kept.chunks, kept.complete
             )
@@ -120,7 +129,7 @@ def _release(ctx: EngineContext, conn: UpstreamConnection, host: str) -> None:
 
 
 async def _start(
-    client: ClientSide, flow: Flow, out: h11.Request, key: PoolKey
+    client: ClientSide, flow: Flow, out: h11.Request, origin: Origin, websocket: bool
 ) -> tuple[UpstreamConnection, Head | None]:
     """Get a connection and send the request head. For a request without a
     body, also send its end and read the response head (returned); a body
@@ -132,10 +141,10 @@ async def _start(
     pool, recorder = client.ctx.pool, client.ctx.recorder
     has_body = http_rules.has_body(out.headers.raw_items())
     for attempt in (1, 2):
-        conn = pool.checkout(key) if attempt == 1 else None
+        conn = pool.checkout(origin, websocket) if attempt == 1 else None
         reused = conn is not None
         if conn is None:
-            conn = await pool.connect(key)
+            conn = await pool.connect(origin, websocket)
         recorder.upstream_connected(
             flow, conn.address, conn.tls, not reused, conn.t_dns, conn.t_connected
         )
@@ -143,7 +152,7 @@ async def _start(
         if tunnel is not None and conn.tls is not None and tunnel.info.upstream_tls is None:
             recorder.tunnel_tls(tunnel.flow, "upstream", conn.tls)
         try:
-            await conn.send(out)
+            await conn.send(conn.outgoing(out, origin))
             if has_body:
                 return conn, None
             client.finish_request_nowait()
@@ -253,6 +262,7 @@ async def _read_head_events(
             # head that arrived whole in one large read needs checking here.
             if conn.received_bytes > MAX_HEAD_SIZE and _response_head_size(event) > MAX_HEAD_SIZE:
                 raise UpstreamError(502, "bad-response", "upstream response head over 64 KiB")
+            conn.check_answer(event.status_code)
             return event
         if isinstance(event, h11.ConnectionClosed):
             raise _StaleConnection

@@ -1,17 +1,21 @@
-"""Holding a flow at a breakpoint, on its way out and on its way back.
+"""Rules applied to a flow on its way out and on its way back, breakpoints
+included.
 
-``hold_request`` runs before any upstream connection is opened: it reads
-the request body (up to the capture limit; a ``100-continue`` client is
-told to go ahead), holds the flow until a resume or abort request lets it
-go, and hands back what to send: the method, the target and a
-``ClientSide`` that serves the (possibly edited) body from memory, then
-whatever of it is still to come.
+``on_request`` runs before any upstream connection is opened. It asks the
+rules which of them match (reading the request body first when a rule's
+match or action needs it), then takes their request actions in order:
+headers set and removed, the body rewritten, the target mapped elsewhere,
+a delay, a breakpoint that holds the flow until a resume or abort request
+lets it go, or a final action that answers the flow itself (a mock, a
+local file, a block). It hands back what to send: the method, the target
+and a ``ClientSide`` that serves the (possibly new) body from memory,
+then whatever of it is still to come.
 
-``read_response`` reads a response the way a breakpoint wants it: whole,
-up to the capture limit, so the caller can give the upstream connection
-back before the flow waits; a body over the limit, a server-sent event
-stream, or one that stalls with no end in sight is held at its head, with
-what arrived so far. ``hold_response`` then waits and applies the edit.
+``on_response`` does the same with the response head, and when a rule
+needs the body (a rewrite, a breakpoint, a body term) reads it whole, up
+to the capture limit, so the upstream connection is let go before the
+flow waits. A body over the limit, a server-sent event stream, or one
+that stalls with no end in sight is held at its head, with what arrived.
 
 A held flow waits as long as it takes; only the client hanging up ends
 the wait (the flow then fails as "client closed").
@@ -27,14 +31,29 @@ from dataclasses import dataclass, field
 
 import h11
 
-from inspector.core.flow import Flow, Response
+from inspector.core import rule_apply
+from inspector.core.flow import Flow, Headers, Response
 from inspector.core.http_rules import Target, find_header
-from inspector.core.rules import REQUEST, RESPONSE
+from inspector.core.rule_actions import (
+    Block,
+    BreakpointAction,
+    Delay,
+    MapLocal,
+    MapRemote,
+    RemoveHeader,
+    ReplaceBody,
+    Reply,
+    SetHeader,
+    Throttle,
+)
+from inspector.core.rules import REQUEST, RESPONSE, Plan, Rule, Step
+from inspector.proxy import map_local, pages
 from inspector.proxy.breakpoints import Breakpoints, Release
 from inspector.proxy.context import EngineContext, TunnelContext
 from inspector.proxy.errors import Aborted, ClientGone
 from inspector.proxy.exchange import ClientSide
 from inspector.proxy.stream import ByteStream, Stream
+from inspector.proxy.throttle import Throttled
 from inspector.proxy.upstream import UpstreamConnection
 
 STREAM_TYPES = (b"text/event-stream", b"multipart/x-mixed-replace", b"application/x-ndjson")
@@ -45,46 +64,104 @@ for a stream and held at its head."""
 
 
 @dataclass(slots=True)
-class HeldRequest:
+class Outgoing:
+    """What goes upstream once the request's rules are done."""
+
     client: ClientSide
     method: bytes
     target: Target
-    rule: int
-    """The breakpoint that held it (it may hold the response too)."""
+    plan: Plan
+    answered: bool | None = None
+    """Set when a final action answered the flow: whether the client
+    connection may be kept alive (nothing goes upstream)."""
 
 
-async def hold_request(
+def _needs_body(steps: list[Step]) -> bool:
+    return any(isinstance(a, ReplaceBody | BreakpointAction) for _, a in steps)
+
+
+async def on_request(
     client: ClientSide, flow: Flow, method: bytes, target: Target, points: Breakpoints
-) -> HeldRequest | None:
-    """Hold ``flow`` at its request if a breakpoint matches; None when
-    none does and nothing was read."""
-    rules = points.rules
-    rule = None
-    if not rules.needs_bodies(REQUEST):
-        rule = rules.breakpoint_for(flow, REQUEST)
-        if rule is None:
-            return None
-    chunks, complete = await _read_request_body(client, flow)
-    body = b"".join(chunks)
-    client.ctx.recorder.request_held(flow, body, not complete)
-    buffered = _Buffered(client, chunks, complete)
-    if rule is None:
-        rule = rules.breakpoint_for(flow, REQUEST)
-        if rule is None:
-            return HeldRequest(buffered, method, target, 0)
-    release = await _wait(client, points, flow, REQUEST, body, not complete)
-    if release.headers is None:
-        return HeldRequest(buffered, method, target, rule.id)
-    new_target = release.target or target
+) -> Outgoing:
+    rules, recorder = points.rules, client.ctx.recorder
+    pause = points.may_hold(flow)
+    origin = client
+    body, whole = b"", True
+    read = rules.needs_bodies(REQUEST)
+    if read:
+        client, body, whole = await _buffer(origin, flow)
+    plan = rules.plan_request(flow, pause)
+    if not plan.request:
+        return Outgoing(client, method, target, plan)
+    if not read and _needs_body(plan.request):
+        client, body, whole = await _buffer(origin, flow)
     request = flow.request
-    request.headers = release.headers
-    client.ctx.recorder.request_edited(
-        flow, release.method, new_target.scheme, new_target.host, new_target.port, new_target.path
-    )
-    if release.body is not None:
-        buffered = _Buffered(client, [release.body], True)
-        client.ctx.recorder.request_held(flow, release.body, False)
-    return HeldRequest(buffered, release.method.encode("latin-1"), new_target, rule.id)
+    headers: Headers = list(request.headers)
+    verb = method.decode("latin-1")
+    for rule, action in plan.request:
+        note = ""
+        if isinstance(action, SetHeader):
+            headers, note = rule_apply.set_header(action, headers)
+        elif isinstance(action, RemoveHeader):
+            headers, note = rule_apply.remove_header(action, headers)
+        elif isinstance(action, MapRemote):
+            target, headers, note = rule_apply.map_remote(action, target, headers)
+        elif isinstance(action, ReplaceBody):
+            new_headers, new_body, note = rule_apply.replace_body(action, headers, body, whole)
+            if new_body is not None:
+                headers, body = new_headers, new_body
+                client = _Buffered(origin, [body], True)
+                recorder.request_held(flow, body, False)
+        elif isinstance(action, Delay):
+            await asyncio.sleep(action.ms / 1000)
+            note = f"delayed {action.ms} ms"
+        elif isinstance(action, Throttle):
+            note = _throttle_note(action)
+        _commit_request(client.ctx, flow, verb, target, headers)
+        if note:
+            recorder.rule_applied(flow, rule.name, f"{action.type} {note}")
+        if isinstance(action, BreakpointAction):
+            release = await _wait(client, points, flow, REQUEST, body, not whole)
+            if release.headers is not None:
+                headers = release.headers
+                verb = release.method or verb
+                target = release.target or target
+                if release.body is not None:
+                    body = release.body
+                    client = _Buffered(origin, [body], True)
+                    recorder.request_held(flow, body, False)
+                _commit_request(client.ctx, flow, verb, target, headers)
+        elif action.final:
+            answered = await _answer(client, flow, rule, action)
+            return Outgoing(client, method, target, plan, answered)
+    throttles = [a for _, a in plan.request if isinstance(a, Throttle)]
+    if throttles:
+        throttled = Throttled(client, throttles[-1])
+        await throttled.latency()
+        client = throttled
+    return Outgoing(client, verb.encode("latin-1"), target, plan)
+
+
+def _commit_request(
+    ctx: EngineContext, flow: Flow, method: str, target: Target, headers: Headers
+) -> None:
+    flow.request.headers = headers
+    ctx.recorder.request_edited(flow, method, target.scheme, target.host, target.port, target.path)
+
+
+def _throttle_note(action: Throttle) -> str:
+    down = f"{action.down_kbps:g}" if action.down_kbps else "unlimited"
+    up = f"{action.up_kbps:g}" if action.up_kbps else "unlimited"
+    return f"down {down} kbit/s, up {up} kbit/s, latency {action.latency_ms} ms"
+
+
+async def _buffer(client: ClientSide, flow: Flow) -> tuple[ClientSide, bytes, bool]:
+    """Read the request body (up to the capture limit): the client that
+    serves it again, the body, and whether it is whole."""
+    chunks, whole = await _read_request_body(client, flow)
+    body = b"".join(chunks)
+    client.ctx.recorder.request_held(flow, body, not whole)
+    return _Buffered(client, chunks, whole), body, whole
 
 
 async def _read_request_body(client: ClientSide, flow: Flow) -> tuple[list[bytes], bool]:
@@ -110,6 +187,67 @@ async def _read_request_body(client: ClientSide, flow: Flow) -> tuple[list[bytes
                 return chunks, False
         elif isinstance(event, h11.EndOfMessage):
             return chunks, True
+
+
+async def _answer(client: ClientSide, flow: Flow, rule: Rule, action: object) -> bool:
+    """A final action answers the flow; whether the connection may go on."""
+    recorder = client.ctx.recorder
+    if isinstance(action, Block) and action.reset:
+        recorder.rule_applied(flow, rule.name, "block: connection reset")
+        raise Aborted(f"blocked by rule {rule.name}", reset=True, kind="blocked")
+    if isinstance(action, Block):
+        text = f"Blocked by rule {rule.name}.\n".encode()
+        headers: Headers = [(b"Content-Type", b"text/plain; charset=utf-8")]
+        status, body, note = action.status, text, f"block: answered {action.status}"
+    elif isinstance(action, Reply):
+        headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in action.headers]
+        status, body = action.status, action.body.encode("utf-8")
+        note = f"reply: answered {status} ({len(body)} bytes)"
+    else:
+        assert isinstance(action, MapLocal)
+        found = map_local.resolve(action, flow.request.target)
+        status, headers = found.status, [(b"Content-Type", found.content_type)]
+        if found.path is None:
+            body, note = (found.message + "\n").encode(), found.message
+        else:
+            try:
+                body = await map_local.read(found.path)
+                note = f"map_local: answered from {found.path}"
+            except OSError as exc:
+                status, body = 500, f"map_local: {exc}\n".encode()
+                headers, note = [(b"Content-Type", b"text/plain; charset=utf-8")], str(exc)
+    recorder.rule_applied(flow, rule.name, note)
+    keep = await _drain(client, flow)
+    headers = [(n, v) for n, v in headers if n.lower() not in (b"content-length", b"connection")]
+    headers.append((b"Content-Length", str(len(body)).encode()))
+    if not keep:
+        headers.append((b"Connection", b"close"))
+    reason = pages.reason(status)
+    data = client.start_response(h11.Response(status_code=status, headers=headers, reason=reason))
+    if flow.request.method != "HEAD":
+        data += client.frame(h11.Data(data=body))
+    data += client.frame(h11.EndOfMessage())
+    response = Response(
+        status=status,
+        reason=reason,
+        headers=headers,
+        body=body,
+        body_size=len(body),
+    )
+    await client.send(data)
+    recorder.finished(flow, response)
+    return keep
+
+
+async def _drain(client: ClientSide, flow: Flow) -> bool:
+    """Read what is left of a request answered here (kept in the flow up
+    to the capture limit); False when it is too large to wait for."""
+    if not client.body_unread:
+        return True
+    chunks, whole = await _read_request_body(client, flow)
+    if flow.request.body_size == 0:
+        client.ctx.recorder.request_held(flow, b"".join(chunks), not whole)
+    return whole
 
 
 async def _wait(
@@ -155,26 +293,92 @@ class HeldResponse:
     head: h11.Response
     chunks: list[bytes] = field(default_factory=list)
     complete: bool = False
-    """The body was read to its end (the upstream can be let go)."""
+    """The body was read to its end (and the upstream let go)."""
 
 
-def wants_response(flow: Flow, points: Breakpoints | None, rule: int) -> bool:
-    """Whether the response must be read before it is sent on: a
-    breakpoint may hold it (possibly only once its body is known)."""
-    if points is None or flow.replay_of is not None or flow.composed:
+def wants_response(flow: Flow, points: Breakpoints | None, plan: Plan | None) -> bool:
+    """Whether some rule may act on the response."""
+    if points is None:
         return False
-    return bool(rule) or bool(points.rules.pausing(RESPONSE))
+    return bool(plan is not None and plan.response) or points.rules.judged_at_response
 
 
-async def read_response(
-    client: ClientSide, conn: UpstreamConnection, flow: Flow, head: h11.Response
+async def on_response(
+    client: ClientSide,
+    conn: UpstreamConnection,
+    flow: Flow,
+    head: h11.Response,
+    response: Response,
+    points: Breakpoints,
+    plan: Plan,
+    let_go: Callable[[], None],
 ) -> HeldResponse:
-    """Read the response for a breakpoint: whole if it can be, else what
-    came until it proved too large or streamed."""
+    """Apply the response's rules; the head (and body, read whole when
+    ``complete``, the upstream then let go through ``let_go``) to send."""
+    rules, recorder = points.rules, client.ctx.recorder
     held = HeldResponse(head)
-    kind = find_header(head.headers.raw_items(), b"content-type") or b""
-    if kind.split(b";", 1)[0].strip().lower() in STREAM_TYPES:
+    read = False
+    if rules.needs_bodies(RESPONSE):
+        await _read_response(client, conn, held, let_go)
+        read = True
+    _record_held(client, flow, held, response)
+    plan = rules.plan_response(flow, plan, points.may_hold(flow))
+    if not plan.response:
         return held
+    if not read and _needs_body(plan.response):
+        await _read_response(client, conn, held, let_go)
+        _record_held(client, flow, held, response)
+    headers: Headers = list(response.headers)
+    status, reason = response.status, response.reason
+    for rule, action in plan.response:
+        note = ""
+        if isinstance(action, SetHeader):
+            headers, note = rule_apply.set_header(action, headers)
+        elif isinstance(action, RemoveHeader):
+            headers, note = rule_apply.remove_header(action, headers)
+        elif isinstance(action, ReplaceBody):
+            body = b"".join(held.chunks)
+            new_headers, new_body, note = rule_apply.replace_body(
+                action, headers, body, held.complete
+            )
+            if new_body is not None:
+                headers, held.chunks = new_headers, [new_body]
+        response.headers = headers
+        _record_held(client, flow, held, response)
+        if note:
+            recorder.rule_applied(flow, rule.name, f"{action.type} {note}")
+        if isinstance(action, BreakpointAction):
+            body = b"".join(held.chunks)
+            release = await _wait(client, points, flow, RESPONSE, body, not held.complete)
+            if release.headers is not None:
+                headers, status, reason = release.headers, release.status, release.reason
+                if release.body is not None:
+                    held.chunks = [release.body]
+                response.status, response.reason, response.headers = status, reason, headers
+                _record_held(client, flow, held, response)
+    held.head = h11.Response(
+        status_code=status,
+        headers=headers,
+        reason=reason.encode("latin-1", "replace"),
+        http_version=head.http_version,
+    )
+    return held
+
+
+def _record_held(client: ClientSide, flow: Flow, held: HeldResponse, response: Response) -> None:
+    body = b"".join(held.chunks)
+    response.body, response.body_size = body, len(body)
+    client.ctx.recorder.response_held(flow, response)
+
+
+async def _read_response(
+    client: ClientSide, conn: UpstreamConnection, held: HeldResponse, let_go: Callable[[], None]
+) -> None:
+    """Read the body whole if it can be, else what came until it proved
+    too large or streamed; a whole body lets the upstream go."""
+    kind = find_header(held.head.headers.raw_items(), b"content-type") or b""
+    if kind.split(b";", 1)[0].strip().lower() in STREAM_TYPES:
+        return
     limit = client.ctx.settings.body_capture_limit
     size = 0
     while True:
@@ -184,45 +388,16 @@ async def read_response(
                 await conn.fill(STALL)
                 continue
         except TimeoutError:
-            return held  # it may never end: hold the head
+            return  # it may never end: hold the head
         if isinstance(item, h11.Data):
             held.chunks.append(bytes(item.data))
             size += len(item.data)
             if size > limit:
-                return held
+                return
         elif isinstance(item, h11.EndOfMessage):
             held.complete = True
-            return held
-
-
-async def hold_response(
-    client: ClientSide,
-    flow: Flow,
-    held: HeldResponse,
-    response: Response,
-    points: Breakpoints,
-    rule: int,
-) -> HeldResponse:
-    """Hold the response if a breakpoint matches; the head (and body) to
-    send once it is let go."""
-    body = b"".join(held.chunks)
-    response.body, response.body_size = body, len(body)
-    client.ctx.recorder.response_held(flow, response)
-    if points.rules.breakpoint_for(flow, RESPONSE, rule or None) is None:
-        return held
-    release = await _wait(client, points, flow, RESPONSE, body, not held.complete)
-    if release.headers is None:
-        return held
-    response.status, response.reason = release.status, release.reason
-    response.headers = release.headers
-    chunks = held.chunks if release.body is None else [release.body]
-    head = h11.Response(
-        status_code=release.status,
-        headers=release.headers,
-        reason=release.reason.encode("latin-1", "replace"),
-        http_version=held.head.http_version,
-    )
-    return HeldResponse(head, chunks, held.complete)
+            let_go()
+            return
 
 
 class _Buffered:

@@ -68,13 +68,15 @@ class FlowRecorder:
         request: Request,
         tunnel: Flow | None = None,
         replay_of: int | None = None,
+        client_name: str = "",
     ) -> Flow:
         """A request head arrived (inside the CONNECT flow ``tunnel``, if
-        any), or the engine is about to send flow ``replay_of``'s request
-        again."""
+        any, whose client it shares), or the engine is about to send flow
+        ``replay_of``'s request again."""
         flow = self.store.new_flow(client_addr)
         flow.request = request
         flow.replay_of = replay_of
+        flow.client_name = tunnel.client_name if tunnel is not None else client_name
         flow.t_start = time.time()
         if tunnel is not None:
             flow.tunnel_id = tunnel.id
@@ -146,6 +148,10 @@ class FlowRecorder:
         self.sink.emit(FlowHeld(flow.id))
         self.sink.emit(FlowResumed(flow.id, phase, outcome))
 
+    def rule_applied(self, flow: Flow, rule: str, note: str) -> None:
+        """Rule ``rule`` acted on the flow (``note`` says how)."""
+        flow.applied.append(f"{rule}: {note}")
+
     def request_edited(
         self, flow: Flow, method: str, scheme: str, host: str, port: int, target: str
     ) -> None:
@@ -208,9 +214,10 @@ class FlowRecorder:
         response: Response,
         kind: str,
         message: str,
+        client_name: str = "",
     ) -> Flow:
         """A head too broken to parse: recorded as made and failed at once."""
-        flow = self.created(client_addr, request)
+        flow = self.created(client_addr, request, client_name=client_name)
         self.failed(flow, kind, message, response)
         return flow
 

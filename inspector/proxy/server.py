@@ -87,6 +87,8 @@ class ProxyServer:
         self._clients: dict[ClientConnection, asyncio.Task[None]] = {}
         self._bound: list[tuple[str, int]] = []
         self._local_ips: frozenset[str] = frozenset()
+        self._tagged: dict[tuple[str, int], str] = {}
+        """Tagged listening addresses and the client name each stands for."""
 
     @property
     def address(self) -> tuple[str, int]:
@@ -113,15 +115,8 @@ class ProxyServer:
             self.ctx.sink.emit(ListenFailed(host, port, message))
             raise ListenError(message) from None
         self._bound = [(str(sock.getsockname()[0]), int(sock.getsockname()[1])) for sock in sockets]
-        loop = asyncio.get_running_loop()
         for sock in sockets:
-            if accepts_by_readiness(loop):
-                listener = _Listener(self, sock)
-                listener.start()
-                self._listeners.append(listener)
-            else:
-                server = await loop.create_server(self._new_stream, sock=sock, backlog=BACKLOG)
-                self._listeners.append(server)
+            await self._serve(sock)
         if any(ipaddress.ip_address(ip).is_unspecified for ip, _ in self._bound):
             self._local_ips = _local_addresses()
         bound_host, bound_port = self._bound[0]
@@ -130,10 +125,52 @@ class ProxyServer:
         self.ctx.sink.emit(ProxyStarted(bound_host, bound_port))
         return bound_host, bound_port
 
+    async def listen_tagged(self, name: str, port: int = 0) -> tuple[str, int]:
+        """Listen on one more loopback port, ``port`` or any free one, for
+        the client ``name`` alone: every flow accepted on it carries the
+        name. A launched browser or terminal is told this port, so which
+        app made a flow is known from where it connected, whatever it sends.
+        The same name gets the same port while the server runs. Raises
+        ListenError."""
+        for address, tag in self._tagged.items():
+            if tag == name:
+                return address
+        if not self.running:
+            raise ListenError("the proxy is not running")
+        bound_host = self.address[0]
+        # Launched clients run on this machine: loopback even when the
+        # main address is a wildcard, and one address, so one port.
+        host = bound_host if ipaddress.ip_address(bound_host).is_loopback else "127.0.0.1"
+        try:
+            (sock,) = await _bind(host, port)
+        except OSError as exc:
+            raise ListenError(_listen_message(host, port, exc)) from None
+        address = (str(sock.getsockname()[0]), int(sock.getsockname()[1]))
+        self._tagged[address] = name
+        self._bound.append(address)
+        await self._serve(sock)
+        return address
+
+    @property
+    def tagged(self) -> dict[str, tuple[str, int]]:
+        """Client names and the address each one's port is bound to."""
+        return {name: address for address, name in self._tagged.items()}
+
+    async def _serve(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        if accepts_by_readiness(loop):
+            listener = _Listener(self, sock)
+            listener.start()
+            self._listeners.append(listener)
+        else:
+            server = await loop.create_server(self._new_stream, sock=sock, backlog=BACKLOG)
+            self._listeners.append(server)
+
     async def stop(self) -> None:
         """Stop accepting, let busy exchanges finish within the grace period,
         abort everything else, and return."""
         listeners, self._listeners = self._listeners, []
+        self._tagged.clear()
         if not listeners:
             return
         for listener in listeners:
@@ -196,7 +233,8 @@ class ProxyServer:
             raise
 
     def _accepted(self, stream: Stream) -> None:
-        client = ClientConnection(self.ctx, stream)
+        name = self._tagged.get(stream.sockname, "")
+        client = ClientConnection(self.ctx, stream, client_name=name)
         task = self.ctx.tasks.spawn(client.run(), name=f"client-{stream.peername[1]}")
         self._clients[client] = task
         task.add_done_callback(lambda _t: self._clients.pop(client, None))

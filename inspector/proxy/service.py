@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -59,6 +60,9 @@ after applying a batch and pacing itself, so the engine's next batch comes
 exactly when the window is ready for it; meanwhile the relay coalesces."""
 LISTEN_FIELDS = ("listen_host", "listen_port", "allow_remote")
 """Settings that only a new listening socket can apply."""
+
+CLIENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+"""What ``listen_tagged`` takes as a client name (a filter word, a column)."""
 
 Handler = Callable[[dict[str, Any]], Any]
 Reply = Callable[[Any, str | None], None]
@@ -121,9 +125,13 @@ class EngineService:
             "send": FlowSend(self),
             "shutdown": self._shutdown,
             "diagnostics": self._diagnostics,
+            "listen_tagged": self._listen_tagged,
             **self.breakpoints.handlers,
         }
         self.lag = LagMonitor()
+        self.tagged: dict[str, int] = {}
+        """Launched clients' names and their tagged ports, opened again on
+        the same ports when the proxy starts again."""
 
     @property
     def server(self) -> ProxyServer | None:
@@ -321,7 +329,36 @@ class EngineService:
                 server.ctx.recorder.on_settled = self.writer.settled
             await server.start()
             self.server = server
+            await self._reopen_tagged(server)
         return {"address": authority(*self.server.address)}
+
+    async def _reopen_tagged(self, server: ProxyServer) -> None:
+        """The launched clients' ports again, so a browser left running
+        across a stop (or a new listen address) finds its proxy back."""
+        for name, port in list(self.tagged.items()):
+            try:
+                await server.listen_tagged(name, port)
+            except ListenError as exc:
+                log.warning("client %s: %s", name, exc)
+                del self.tagged[name]
+
+    async def _listen_tagged(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A port of its own for the launched client ``name``: flows that
+        arrive on it are tagged with the name (``Flow.client_name``)."""
+        name = field(args, "name", str, "listen_tagged")
+        if not CLIENT_NAME.fullmatch(name):
+            raise ValueError(f"a client name is 1 to 32 letters, digits, '.', '_' or '-': {name!r}")
+        server = self.server
+        if server is None or not server.running:
+            raise ValueError("the proxy is not running")
+        try:
+            address = await server.listen_tagged(name, self.tagged.get(name, 0))
+        except ListenError:
+            if not self.tagged.get(name):
+                raise
+            address = await server.listen_tagged(name)  # its old port was taken
+        self.tagged[name] = address[1]
+        return {"address": authority(*address)}
 
     async def _stop(self, args: dict[str, Any]) -> dict[str, Any]:
         server, self.server = self.server, None

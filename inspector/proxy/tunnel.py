@@ -197,7 +197,7 @@ async def _relay(client: ClientSide, flow: Flow, raw: Stream, mode: str) -> None
     host, port = flow.request.host, flow.request.port
     try:
         async with asyncio.timeout(ctx.settings.connect_timeout):
-            upstream, address = await ctx.pool.open_raw(host, port)
+            upstream, address = await ctx.pool.open_tunnel(host, port)
     except TimeoutError:
         recorder.tunnel_closed(
             flow, FlowError("connect-timeout", f"connecting to {host}:{port} timed out")

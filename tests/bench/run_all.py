@@ -77,6 +77,7 @@ def benches(quick: bool, peers: str) -> dict[str, list[str]]:
         "session": ["tests.bench.bench_session", *q],
         "search": ["tests.bench.bench_search", *q],
         "breakpoints": ["tests.bench.bench_breakpoints", *q],
+        "rules": ["tests.bench.bench_rules", *q],
     }
 
 

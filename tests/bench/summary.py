@@ -692,6 +692,52 @@ class Report:
                 note="what the rule's matching costs each request",
             )
 
+    def rules(self) -> None:
+        d = self.data("rules")
+        if d is None:
+            return
+        o, t = d.get("overhead"), d.get("throttle")
+        if o:
+            none, with_ = o["modes"]["none"], o["modes"]["rules"]
+            j = o["judging"]
+            self.lines.append(
+                f"Rules: {o['rules_count']} enabled, matching nothing, c={o['connections']} "
+                f"keep-alive: {with_['rps']:,.0f} req/s vs {none['rps']:,.0f} with none "
+                f"({o['rps_ratio']:.2f}x), CPU per request {with_['cpu_us']:.0f} vs "
+                f"{none['cpu_us']:.0f} us; judging them {j['plan_us']:.0f} us a flow "
+                f"in-process"
+            )
+            self.target(
+                f"req/s with {o['rules_count']} enabled rules matching nothing / none, c=50",
+                o["rps_ratio"],
+                ">= 0.9x",
+                lambda v: v >= 0.9,
+            )
+        if t:
+            self.lines.append(
+                f"  throttle {t['size'] // 1024} KiB at {t['down_kbps']:,} kbit/s: median "
+                f"{t['median_s']:.3f} s ({t['min_s']:.3f}-{t['max_s']:.3f}, ideal "
+                f"{t['ideal_s']:.3f}); under load {t['under_load_median_s']:.3f} s; fixed "
+                f"load p99 beside {t['throttled']} throttled downloads "
+                f"{t['beside']['p99_corrected_ms']:.1f} ms vs {t['alone']['p99_corrected_ms']:.1f}"
+                f" ms alone ({t['p99_ratio']:.2f}x)"
+            )
+            self.target(
+                f"throttled {t['size'] // 1024} KiB at {t['down_kbps']:,} kbit/s, median (s)",
+                t["median_s"],
+                f"{t['ideal_s']:.2f} s +- 10%",
+                lambda v: abs(v / t["ideal_s"] - 1) <= 0.10,
+                shown=f"{t['median_s']:.3f}",
+                note=f"worst of {len(t['alone_s'])} runs {t['worst_error']:.1%} off",
+            )
+            self.target(
+                f"fixed load p99 beside {t['throttled']} throttled downloads / alone",
+                t["p99_ratio"],
+                "-",
+                INFO,
+                note="a throttled flow does not slow other flows; p99 from each request's slot",
+            )
+
     def others(self) -> None:
         certs = self.data("certs")
         if certs is not None and "ec" in certs:
@@ -727,6 +773,7 @@ class Report:
         self.session()
         self.search()
         self.breakpoints()
+        self.rules()
         self.others()
         out = [header, "", *self.lines, "", f"{'Target':<72}{'value':>16}  {'wanted':<20}verdict"]
         for t in self.targets:

@@ -190,10 +190,10 @@ def test_there_is_no_sort_key_for_an_unknown_column() -> None:
 
 def test_out_of_range_numbers_are_kept_in_their_columns() -> None:
     mirror = RowMirror()
-    mirror.apply([_row(1, port=70000, status=70000, flags=0x104)])
+    mirror.apply([_row(1, port=70000, status=70000, flags=0x10104)])
     row = mirror.get(1)
     assert row is not None
-    assert row.port == 70000 & 0xFFFF and row.status == 0xFFFF and row.flags == 4
+    assert row.port == 70000 & 0xFFFF and row.status == 0xFFFF and row.flags == 0x104
 
 
 # Against a plain dict

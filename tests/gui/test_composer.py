@@ -60,9 +60,12 @@ def test_a_json_post_is_sent_and_its_response_shown(run_app: RunApp) -> None:
             editor.body.format_json()
             assert editor.body.text.toPlainText().startswith('{\n  "name"')
             editor.headers.add("X-Trace", "abc")
-            composer.activateWindow()
-            editor.url.setFocus()
-            QTest.keyClick(editor.url, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+            # Ctrl+Return sends (a window shortcut: which window the
+            # offscreen platform calls active after other tests is its own
+            # affair, so the test presses the button the shortcut triggers).
+            keys = [k.toString() for k in composer.send_action.shortcuts()]
+            assert "Ctrl+Return" in keys
+            composer.send_button.click()
             await _until(lambda: "200" in composer.status.text(), what="the response")
             [received] = origin.requests
             assert received.method == b"POST" and received.target == b"/items?x=1"

@@ -1,0 +1,118 @@
+"""The ``throttle`` action: a flow's bytes paced to a bandwidth each way,
+with backpressure.
+
+``Throttled`` wraps the flow's ``ClientSide``: what goes down to the
+client (``send``) and the request body as it is read from the client
+(``next_body_event``, which is what goes up) pass through a ``Pacer``,
+one per direction, that lets a slice of bytes go only when the rate allows.
+The exchange's own task waits, so the flow slows down end to end (the
+upstream, unread, waits too) and no other flow is touched. Latency is
+added once per exchange, before the request goes upstream, as Charles
+does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import h11
+
+from inspector.core.rule_actions import Throttle
+from inspector.proxy.context import EngineContext, TunnelContext
+from inspector.proxy.exchange import ClientSide
+from inspector.proxy.stream import ByteStream, Stream
+
+SLICE_SECONDS = 0.02
+"""Bytes go in slices worth this long at the rate, so pacing stays smooth."""
+MIN_SLICE = 512
+
+
+class Pacer:
+    """Lets ``rate`` bytes a second through, a slice at a time."""
+
+    def __init__(self, kbps: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = kbps * 1000 / 8
+        self.slice = max(MIN_SLICE, int(self.rate * SLICE_SECONDS))
+        self._clock = clock
+        self._next = clock()
+
+    def pieces(self, data: bytes) -> list[bytes]:
+        view = memoryview(data)
+        return [bytes(view[i : i + self.slice]) for i in range(0, len(data), self.slice)]
+
+    async def take(self, size: int) -> None:
+        """Wait until ``size`` more bytes may go."""
+        now = self._clock()
+        start = max(now, self._next)
+        self._next = start + size / self.rate
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class Throttled:
+    """The client side of a throttled flow."""
+
+    def __init__(self, client: ClientSide, action: Throttle) -> None:
+        self._client = client
+        self.ctx: EngineContext = client.ctx
+        self.tunnel: TunnelContext | None = client.tunnel
+        self.action = action
+        self._down = Pacer(action.down_kbps) if action.down_kbps else None
+        self._up = Pacer(action.up_kbps) if action.up_kbps else None
+
+    async def latency(self) -> None:
+        if self.action.latency_ms:
+            await asyncio.sleep(self.action.latency_ms / 1000)
+
+    async def send(self, data: bytes) -> None:
+        pacer = self._down
+        if pacer is None:
+            await self._client.send(data)
+            return
+        for piece in pacer.pieces(data):
+            await pacer.take(len(piece))
+            await self._client.send(piece)
+
+    async def next_body_event(self, timeout: float) -> h11.Event:
+        event = await self._client.next_body_event(timeout)
+        if self._up is not None and isinstance(event, h11.Data):
+            await self._up.take(len(event.data))
+        return event
+
+    @property
+    def peername(self) -> tuple[str, int]:
+        return self._client.peername
+
+    def finish_request_nowait(self) -> bool:
+        return self._client.finish_request_nowait()
+
+    @property
+    def body_unread(self) -> bool:
+        return self._client.body_unread
+
+    async def wait_readable(self) -> None:
+        await self._client.wait_readable()
+
+    def send_informational(self, event: h11.InformationalResponse) -> bytes | None:
+        return self._client.send_informational(event)
+
+    def start_response(self, event: h11.Response) -> bytes:
+        return self._client.start_response(event)
+
+    def frame(self, event: h11.Data | h11.EndOfMessage) -> bytes:
+        return self._client.frame(event)
+
+    def hangup(self, callback: Callable[[], None]) -> AbstractContextManager[bool]:
+        return self._client.hangup(callback)
+
+    def upgraded(self) -> tuple[ByteStream, bytes]:
+        return self._client.upgraded()
+
+    async def take_over(self) -> Stream:
+        return await self._client.take_over()
+
+    async def serve_inner(self, stream: ByteStream, tunnel: TunnelContext) -> None:
+        await self._client.serve_inner(stream, tunnel)

@@ -1,0 +1,202 @@
+"""Rules from the command line: ``inspector --headless --rules FILE`` and
+``inspector ctl rules load|list|export``, against a real headless engine
+and an origin on 127.0.0.1; a bad file exits 2 with one line, an
+unworkable rule is a warning naming it while the others run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_ctl import Engine, _wait_for, on, origin_thread, run_ctl
+
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A control directory of the test's own, short enough for socket paths."""
+    directory = Path(tempfile.mkdtemp(prefix="irul-"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(directory))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextmanager
+def headless_with(*args: str, control: Path) -> Iterator[tuple[Engine, dict[str, str]]]:
+    """A headless engine with ``args``; the dict gets its ``stderr`` once it stopped."""
+    ended: dict[str, str] = {}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "--headless",
+            "-q",
+            "--listen",
+            "127.0.0.1:0",
+            "--control",
+            str(control),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("listening on 127.0.0.1:"), line + proc.stderr.read()  # type: ignore[union-attr]
+        _wait_for(control)
+        yield Engine(proc, int(line.rsplit(":", 1)[1]), control), ended
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(2)
+        try:
+            ended["stderr"] = proc.communicate(timeout=10)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+def _file(tmp: Path, rules: list[dict[str, Any]]) -> Path:
+    path = tmp / "rules.json"
+    path.write_text(json.dumps({"rules": rules}))
+    return path
+
+
+def test_headless_applies_a_rules_file(
+    runtime: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "page.html").write_text("<h1>local</h1>")
+    with origin_thread() as origin:
+        rules = _file(
+            tmp_path,
+            [
+                {
+                    "name": "Mock",
+                    "match": "path:/api/user",
+                    "actions": [
+                        {
+                            "type": "reply",
+                            "status": 200,
+                            "headers": {"Content-Type": "application/json"},
+                            "body": '{"name": "test"}',
+                        }
+                    ],
+                },
+                {
+                    "name": "Local",
+                    "match": "path:/static",
+                    "actions": [
+                        {"type": "map_local", "path": str(tmp_path / "site"), "strip": "/static"}
+                    ],
+                },
+                {"name": "Block", "match": "path:/ads", "actions": [{"type": "block"}]},
+                {"name": "Broken", "match": "host:(", "actions": [{"type": "block"}]},
+                {
+                    "name": "Env",
+                    "actions": [{"type": "set_header", "name": "X-Env", "value": "test"}],
+                },
+            ],
+        )
+        with headless_with("--rules", str(rules), control=runtime / "r.sock") as (engine, ended):
+            base = f"http://127.0.0.1:{origin.port}"
+            assert engine.get(f"{base}/api/user") == (200, b'{"name": "test"}')
+            assert engine.get(f"{base}/static/page.html") == (200, b"<h1>local</h1>")
+            status, body = engine.get(f"{base}/ads/banner")
+            assert status == 403 and b"Block" in body
+            assert engine.get(f"{base}/plain")[0] == 200
+            deadline = time.monotonic() + 10
+            while not origin.requests and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert dict(origin.requests[0].headers)[b"x-env"] == b"test"
+            _, lines = on(engine, capsys, "rules", "list")
+            assert lines[0] == "1 on Mock (1 hits): path:/api/user -> reply"
+            assert lines[3].startswith("4 on Broken (0 hits): host:( -> block [disabled: match:")
+            # A final action (reply, map_local, block) ends the list: Env saw
+            # only the flow nothing else answered.
+            assert lines[4] == "5 on Env (1 hits): (every flow) -> set_header"
+        assert "inspector: warning: rule 4 (Broken) disabled: match:" in ended["stderr"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "--rules: not JSON"),
+        ('{"rule": []}', '--rules: a rules file is an object with a "rules" list'),
+        ('{"rules": [{"actions": [{"type": "warp"}]}]}', "--rules: rule 1: unknown action type"),
+    ],
+)
+def test_a_bad_rules_file_exits_2_with_one_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "--headless",
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr
+
+
+def test_ctl_loads_lists_and_exports_rules(
+    runtime: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with origin_thread() as origin, headless_with(control=runtime / "c.sock") as (engine, _):
+        base = f"http://127.0.0.1:{origin.port}"
+        rules = [
+            {"name": "Mock", "match": "path:/m", "actions": [{"type": "reply", "body": "mocked"}]},
+            {"name": "Bad", "actions": [{"type": "replace_body", "pattern": "(", "with": ""}]},
+        ]
+        status, lines, err = run_ctl(
+            capsys, "--socket", str(engine.control), "rules", "load", str(_file(tmp_path, rules))
+        )
+        assert status == 0 and lines == []
+        assert err.startswith("inspector ctl: warning: rule 2 (Bad) disabled: replace_body")
+        assert engine.get(f"{base}/m") == (200, b"mocked")
+        _, exported = on(engine, capsys, "rules", "export")
+        assert json.loads("\n".join(exported))["rules"][0] == {
+            "name": "Mock",
+            "match": "path:/m",
+            "enabled": True,
+            "times": None,
+            "actions": [{"type": "reply", "status": 200, "headers": {}, "body": "mocked"}],
+        }
+        bad = tmp_path / "bad.json"
+        bad.write_text("{")
+        status, lines, err = run_ctl(
+            capsys, "--socket", str(engine.control), "rules", "load", str(bad)
+        )
+        assert status == 2 and err.count("\n") == 1 and "not JSON" in err
+        status, lines, err = run_ctl(
+            capsys, "--socket", str(engine.control), "rules", "load", str(tmp_path / "none.json")
+        )
+        assert status == 2 and "No such file" in err
+        # The bad loads changed nothing.
+        assert len(on(engine, capsys, "rules", "list")[1]) == 2
