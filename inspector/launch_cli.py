@@ -128,10 +128,12 @@ def env_main(argv: list[str]) -> int:
         target = _target(args, None)
     except CliError as exc:
         return fail(str(exc), "inspector env")
-    ca_path, bundle, note = files.write_ca_files(config_dir(args.confdir), target.ca_pem)
+    confdir = config_dir(args.confdir)
+    ca_path, bundle, note = files.write_ca_files(confdir, target.ca_pem)
     if note:
         print(f"inspector env: note: {note}", file=sys.stderr)
-    variables = client_env(target.proxy, str(bundle), str(ca_path))
+    node = files.write_node_script(confdir)
+    variables = client_env(target.proxy, str(bundle), str(ca_path), str(node or ""))
     print("\n".join(env_lines(variables, args.shell)))
     return 0
 
@@ -148,7 +150,8 @@ def _shell(target: Target, confdir: Path, extra: list[str]) -> int:
     ca_path, bundle, note = files.write_ca_files(confdir, target.ca_pem)
     if note:
         print(f"inspector launch: note: {note}", file=sys.stderr)
-    variables = client_env(target.proxy, str(bundle), str(ca_path))
+    node = files.write_node_script(confdir)
+    variables = client_env(target.proxy, str(bundle), str(ca_path), str(node or ""))
     command = extra or [os.environ.get("SHELL") or "/bin/sh"]
     print(f"inspector: a shell through {target.proxy}; exit it to leave", file=sys.stderr)
     try:

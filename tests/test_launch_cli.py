@@ -182,6 +182,15 @@ def test_env_makes_curl_and_python_trust_the_ca_and_use_the_proxy(
                 f"import urllib.request; print(urllib.request.urlopen({url!r}).read().decode())",
             ]
         )
+        if shutil.which("node"):
+            # Node before 24 ignores the proxy variables: the script that
+            # NODE_OPTIONS loads sends the https module through the proxy.
+            fetch = (
+                f"require('https').get({url!r}, r => {{ let b = ''; r.on('data', d => b += d);"
+                " r.on('end', () => { console.log(b); process.exit(0); }); })"
+                ".on('error', e => { console.error(e.message); process.exit(1); })"
+            )
+            clients.append(["node", "-e", fetch])
         for client in clients:
             # The printed lines applied in a shell, then the client run in it.
             script = 'eval "$1"; shift; exec "$@"'

@@ -7,7 +7,9 @@ too (a developer's origin is often on 127.0.0.1). The CA variables point
 at a bundle of the system's CAs plus Inspector's, so other HTTPS keeps
 working; Node adds ``NODE_EXTRA_CA_CERTS`` to its own roots, so Inspector's
 CA alone will do there. Node 24 and later use the proxy variables when
-``NODE_USE_ENV_PROXY`` is set; older ones ignore it.
+``NODE_USE_ENV_PROXY`` is set; for older ones ``NODE_OPTIONS`` loads a
+small script (resources/node/proxy.cjs, copied beside the bundle) that
+sends the http and https modules' requests through the proxy.
 """
 
 from __future__ import annotations
@@ -38,15 +40,19 @@ SYSTEM_BUNDLES = (
 BUNDLE_FILE = "ca-bundle.pem"
 
 
-def client_env(proxy: str, bundle: str, ca: str) -> dict[str, str]:
+def client_env(proxy: str, bundle: str, ca: str, node_require: str = "") -> dict[str, str]:
     """The variables, in the order printed: ``proxy`` is ``host:port``,
-    ``bundle`` the system CAs plus Inspector's, ``ca`` Inspector's alone."""
+    ``bundle`` the system CAs plus Inspector's, ``ca`` Inspector's alone,
+    ``node_require`` the script older Node versions load to use the proxy."""
     url = f"http://{proxy}"
     env = dict.fromkeys(PROXY_NAMES, url)
     env.update(dict.fromkeys(NO_PROXY_NAMES, ""))
     env.update(dict.fromkeys(BUNDLE_NAMES, bundle))
     env["NODE_EXTRA_CA_CERTS"] = ca
     env["NODE_USE_ENV_PROXY"] = "1"
+    if node_require:
+        escaped = node_require.replace("\\", "\\\\").replace('"', '\\"')
+        env["NODE_OPTIONS"] = f'--require "{escaped}"'
     return env
 
 

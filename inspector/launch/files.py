@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from inspector.core.launch_env import BUNDLE_FILE, SYSTEM_BUNDLES, bundle_text
+from inspector.resources import resource
 
 LAUNCHED = "launched"
 CA_FILES = "launch"
@@ -136,6 +137,23 @@ def write_ca_files(confdir: Path, ca_pem: str) -> tuple[Path, Path, str]:
     _write(ca_path, ca_pem.strip() + "\n")
     _write(bundle_path, bundle_text(system, ca_pem))
     return ca_path, bundle_path, note
+
+
+NODE_SCRIPT = "node-proxy.cjs"
+
+
+def write_node_script(confdir: Path) -> Path | None:
+    """The script older Node versions load to use the proxy, copied where
+    the environment can point at it (a frozen build's resources go away
+    when it exits); None when the resource is missing."""
+    source = resource("node/proxy.cjs")
+    if source is None:
+        return None
+    directory = confdir / CA_FILES
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / NODE_SCRIPT
+    _write(path, source.read_text(encoding="utf-8"))
+    return path
 
 
 def _write(path: Path, text: str) -> None:

@@ -138,7 +138,8 @@ def _prepare(
         _firefox_profile(profile, address, ca_pem, directory)
         return launch_args.firefox_args(executable, str(profile), extra), env
     ca_path, bundle, _note = files.write_ca_files(confdir, ca_pem)
-    variables = client_env(proxy, str(bundle), str(ca_path))
+    node = files.write_node_script(confdir)
+    variables = client_env(proxy, str(bundle), str(ca_path), str(node or ""))
     return _terminal(executable, variables, confdir, extra, env), {**env, **variables}
 
 
