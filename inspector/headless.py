@@ -173,6 +173,7 @@ async def run(
     service = EngineService(store, relay, settings, certs, writer=writer, ca=ca)
     if rules:
         service.breakpoints.rules.replace(rules)
+        service.rules_changed()
         for line in warnings(service.breakpoints.rules.to_wire()):
             print(f"inspector: warning: {line}", file=sys.stderr)
     if writer is not None:

@@ -34,6 +34,7 @@ from inspector import search_cli
 from inspector.cli_errors import fail as _fail
 from inspector.core.filter import FilterError, FlowFilter, parse_filter
 from inspector.core.format import duration
+from inspector.core.rules_file import write_rules
 from inspector.core.session import Session, SessionError
 from inspector.core.session_files import remove
 
@@ -55,6 +56,10 @@ def session_main(argv: list[str]) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     info = commands.add_parser("info", help="print the number of flows and the time span")
     info.add_argument("session", metavar="SESSION")
+    rules = commands.add_parser(
+        "rules", help="print the rules in effect when the session was recorded, as a rules file"
+    )
+    rules.add_argument("session", metavar="SESSION")
     search_cli.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "search":
@@ -62,8 +67,12 @@ def session_main(argv: list[str]) -> int:
     try:
         with Session.open(Path(args.session)) as session:
             summary = session.info()
+            kept = session.meta("rules")
     except (SessionError, sqlite3.Error) as exc:
         return _fail(str(exc))
+    if args.command == "rules":
+        sys.stdout.write(kept if kept is not None else write_rules([]))
+        return 0
     print(f"flows {summary.flows}")
     if summary.first_start is not None and summary.last_end is not None:
         span = summary.last_end - summary.first_start

@@ -200,3 +200,53 @@ def test_ctl_loads_lists_and_exports_rules(
         assert status == 2 and "No such file" in err
         # The bad loads changed nothing.
         assert len(on(engine, capsys, "rules", "list")[1]) == 2
+
+
+def test_the_session_file_keeps_the_rules_in_effect(
+    runtime: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = [{"name": "Mock", "actions": [{"type": "reply", "body": "one"}]}]
+    second = [{"name": "Other", "match": "host:x", "actions": [{"type": "delay", "ms": 1}]}]
+    session = tmp_path / "s.inspector"
+    rules = _file(tmp_path, first)
+    with headless_with(
+        "--rules", str(rules), "--session", str(session), control=runtime / "s.sock"
+    ) as (engine, _):
+        loaded = tmp_path / "second.json"
+        loaded.write_text(json.dumps({"rules": second}))
+        on(engine, capsys, "rules", "load", str(loaded))
+        deadline = time.monotonic() + 10
+        while True:
+            shown = subprocess.run(
+                [sys.executable, "-m", "inspector", "session", "rules", str(session)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            kept = json.loads(shown.stdout)["rules"]
+            if [r["name"] for r in kept] == ["Other"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert shown.returncode == 0 and [r["name"] for r in kept] == ["Other"]
+        assert kept[0]["actions"] == second[0]["actions"]
+
+
+def test_a_session_without_rules_prints_an_empty_rules_file(tmp_path: Path) -> None:
+    from inspector.core.session import Session
+
+    path = tmp_path / "empty.inspector"
+    Session.create(path).close()
+    shown = subprocess.run(
+        [sys.executable, "-m", "inspector", "session", "rules", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0 and json.loads(shown.stdout) == {"rules": []}
+    missing = subprocess.run(
+        [sys.executable, "-m", "inspector", "session", "rules", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1

@@ -7,7 +7,8 @@ rolls back what was not committed, and the writer commits about every
 quarter second. The schema:
 
 - ``meta``: ``schema`` (the version, migrated forward on open for
-  writing; a newer one is refused), ``app``, ``created``.
+  writing; a newer one is refused), ``app``, ``created``, and ``rules``
+  (the rules in effect, a rules file's JSON, once any were set).
 - ``flows``: one row a flow: its id, start and end times, its summary row
   (``core.summary``, msgpack) for listing without decoding anything else,
   and its head: the flow as the engine protocol describes it
@@ -401,7 +402,24 @@ class Session:
         rows = self._conn.execute("SELECT id FROM flows ORDER BY id LIMIT ?", (count,))
         return [int(r[0]) for r in rows]
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key`` in the ``meta`` table."""
+        with self._conn:
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
     # Reading
+
+    def meta(self, key: str) -> str | None:
+        """The ``meta`` value under ``key``, or None."""
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise SessionError(f"{self.path}: a damaged session ({exc})") from None
+        return None if row is None else str(row[0])
 
     def info(self) -> SessionInfo:
         try:

@@ -71,6 +71,8 @@ class Breakpoints:
     def __init__(self, sink: EventSink) -> None:
         self.rules = RuleSet()
         self.sink = sink
+        self.on_change: Callable[[], None] | None = None
+        """Told after the rules changed (the session file keeps them)."""
         self.held: dict[int, Hold] = {}
         self.handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "rules": self._rules,
@@ -105,6 +107,8 @@ class Breakpoints:
     def _changed(self) -> None:
         self.rules.refresh()
         self.sink.emit(RulesChanged(len(self.rules)))
+        if self.on_change is not None:
+            self.on_change()
 
     def _rules(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"rules": self.rules.to_wire()}

@@ -35,6 +35,7 @@ from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.naive_relay import NaiveRelay
 from inspector.core.protocol import Message, ProtocolError, field
 from inspector.core.relay import LowAggregate, Relay
+from inspector.core.rules_file import write_rules
 from inspector.core.settings import ProxySettings, RelaySettings, check_settings
 from inspector.core.store import FlowStore
 from inspector.link.channel import ChannelClosed, FrameChannel
@@ -100,7 +101,8 @@ class EngineService:
         self.flush_interval = flush_interval
         self.batches = BatchBuilder(store, relay, budget)
         self.breakpoints = Breakpoints(relay)
-        """The rules that hold flows, kept across stops and starts."""
+        """The rules (breakpoints included), kept across stops and starts."""
+        self.breakpoints.on_change = self.rules_changed
         self._server: ProxyServer | None = None
         self.tasks = TaskSet()
         self.channel: FrameChannel | None = None
@@ -132,6 +134,11 @@ class EngineService:
         self.tagged: dict[str, int] = {}
         """Launched clients' names and their tagged ports, opened again on
         the same ports when the proxy starts again."""
+
+    def rules_changed(self) -> None:
+        """The session file keeps the rules in effect."""
+        if self.writer is not None:
+            self.writer.set_meta("rules", write_rules(self.breakpoints.rules.to_wire()))
 
     @property
     def server(self) -> ProxyServer | None:

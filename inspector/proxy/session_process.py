@@ -32,6 +32,11 @@ TRIM_STEP = 0.02
 READ_SIZE = 1 << 20
 
 
+WRITABLE_META = frozenset({"rules"})
+"""What the engine may keep in the session's meta table (the schema and
+the app's name are the session's own)."""
+
+
 def _records(value: Any) -> list[Record]:
     if not isinstance(value, list | tuple):
         raise ProtocolError("'write' takes a list of records")
@@ -70,6 +75,11 @@ class _Writer:
                 self.session.delete_through(protocol.field(message, "through", int))
             elif kind == "limit":
                 self.max_bytes = protocol.field(message, "bytes", int)
+            elif kind == "meta":
+                key = protocol.field(message, "key", str)
+                if key not in WRITABLE_META:
+                    raise ProtocolError(f"meta key {key!r} is not the writer's to set")
+                self.session.set_meta(key, protocol.field(message, "value", str))
             else:
                 raise ProtocolError(f"unexpected message {kind!r}")
             acked = seq

@@ -68,6 +68,8 @@ class SessionWriter:
         self._acked_through = 0
         self._process: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self._meta: dict[str, str] = {}
+        """What the file's meta table is to hold, sent again on start."""
         self._reads: SessionReader | None = None
         """The file opened read-only, for bodies that left memory."""
         self._answers = FrameReader()
@@ -108,6 +110,8 @@ class SessionWriter:
             loop.create_task(self._run(), name="session writer"),
             loop.create_task(self._acks(), name="session acks"),
         ]
+        for key, value in self._meta.items():
+            await self._send({"t": "meta", "key": key, "value": value})
 
     async def _run(self) -> None:
         while True:
@@ -152,6 +156,18 @@ class SessionWriter:
                     self._send({"t": "limit", "bytes": max_bytes}), name="session limit"
                 )
             )
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key`` in the file (the rules in effect);
+        before the writer process runs, once it starts."""
+        self._meta[key] = value
+        if self._process is None or self.failed:
+            return
+        self._tasks.append(
+            asyncio.get_running_loop().create_task(
+                self._send({"t": "meta", "key": key, "value": value}), name="session meta"
+            )
+        )
 
     async def _done(self, seq: int | None) -> None:
         """Wait until the writer process has done message ``seq``."""
