@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import h11
@@ -35,24 +34,21 @@ from inspector.core import rule_apply
 from inspector.core.flow import Flow, Headers, Response
 from inspector.core.http_rules import Target, find_header
 from inspector.core.rule_actions import (
-    Block,
     BreakpointAction,
     Delay,
-    MapLocal,
     MapRemote,
     RemoveHeader,
     ReplaceBody,
-    Reply,
     SetHeader,
     Throttle,
 )
-from inspector.core.rules import REQUEST, RESPONSE, Plan, Rule, Step
-from inspector.proxy import map_local, pages
+from inspector.core.rules import REQUEST, RESPONSE, Plan, Step
 from inspector.proxy.breakpoints import Breakpoints, Release
-from inspector.proxy.context import EngineContext, TunnelContext
+from inspector.proxy.context import EngineContext
 from inspector.proxy.errors import Aborted, ClientGone
 from inspector.proxy.exchange import ClientSide
-from inspector.proxy.stream import ByteStream, Stream
+from inspector.proxy.held_body import Buffered, read_request_body
+from inspector.proxy.rule_answer import answer
 from inspector.proxy.throttle import Throttled
 from inspector.proxy.upstream import UpstreamConnection
 
@@ -110,7 +106,7 @@ async def on_request(
             new_headers, new_body, note = rule_apply.replace_body(action, headers, body, whole)
             if new_body is not None:
                 headers, body = new_headers, new_body
-                client = _Buffered(origin, [body], True)
+                client = Buffered(origin, [body], True)
                 recorder.request_held(flow, body, False)
         elif isinstance(action, Delay):
             await asyncio.sleep(action.ms / 1000)
@@ -128,11 +124,11 @@ async def on_request(
                 target = release.target or target
                 if release.body is not None:
                     body = release.body
-                    client = _Buffered(origin, [body], True)
+                    client = Buffered(origin, [body], True)
                     recorder.request_held(flow, body, False)
                 _commit_request(client.ctx, flow, verb, target, headers)
         elif action.final:
-            answered = await _answer(client, flow, rule, action)
+            answered = await answer(client, flow, rule, action)
             return Outgoing(client, method, target, plan, answered)
     throttles = [a for _, a in plan.request if isinstance(a, Throttle)]
     if throttles:
@@ -158,96 +154,10 @@ def _throttle_note(action: Throttle) -> str:
 async def _buffer(client: ClientSide, flow: Flow) -> tuple[ClientSide, bytes, bool]:
     """Read the request body (up to the capture limit): the client that
     serves it again, the body, and whether it is whole."""
-    chunks, whole = await _read_request_body(client, flow)
+    chunks, whole = await read_request_body(client, flow)
     body = b"".join(chunks)
     client.ctx.recorder.request_held(flow, body, not whole)
-    return _Buffered(client, chunks, whole), body, whole
-
-
-async def _read_request_body(client: ClientSide, flow: Flow) -> tuple[list[bytes], bool]:
-    """The request body, up to the capture limit: (chunks, whole)."""
-    settings = client.ctx.settings
-    if not client.body_unread:
-        return [], True
-    expect = find_header(flow.request.headers, b"expect")
-    if expect is not None and expect.lower() == b"100-continue":
-        data = client.send_informational(h11.InformationalResponse(status_code=100, headers=[]))
-        if data:
-            await client.send(data)
-        # The body is read here now; the upstream is not asked to wait for it.
-        flow.request.headers = [(n, v) for n, v in flow.request.headers if n.lower() != b"expect"]
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        event = await client.next_body_event(settings.client_idle_timeout)
-        if isinstance(event, h11.Data):
-            chunks.append(bytes(event.data))
-            size += len(event.data)
-            if size > settings.body_capture_limit:
-                return chunks, False
-        elif isinstance(event, h11.EndOfMessage):
-            return chunks, True
-
-
-async def _answer(client: ClientSide, flow: Flow, rule: Rule, action: object) -> bool:
-    """A final action answers the flow; whether the connection may go on."""
-    recorder = client.ctx.recorder
-    if isinstance(action, Block) and action.reset:
-        recorder.rule_applied(flow, rule.name, "block: connection reset")
-        raise Aborted(f"blocked by rule {rule.name}", reset=True, kind="blocked")
-    if isinstance(action, Block):
-        text = f"Blocked by rule {rule.name}.\n".encode()
-        headers: Headers = [(b"Content-Type", b"text/plain; charset=utf-8")]
-        status, body, note = action.status, text, f"block: answered {action.status}"
-    elif isinstance(action, Reply):
-        headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in action.headers]
-        status, body = action.status, action.body.encode("utf-8")
-        note = f"reply: answered {status} ({len(body)} bytes)"
-    else:
-        assert isinstance(action, MapLocal)
-        found = map_local.resolve(action, flow.request.target)
-        status, headers = found.status, [(b"Content-Type", found.content_type)]
-        if found.path is None:
-            body, note = (found.message + "\n").encode(), found.message
-        else:
-            try:
-                body = await map_local.read(found.path)
-                note = f"map_local: answered from {found.path}"
-            except OSError as exc:
-                status, body = 500, f"map_local: {exc}\n".encode()
-                headers, note = [(b"Content-Type", b"text/plain; charset=utf-8")], str(exc)
-    recorder.rule_applied(flow, rule.name, note)
-    keep = await _drain(client, flow)
-    headers = [(n, v) for n, v in headers if n.lower() not in (b"content-length", b"connection")]
-    headers.append((b"Content-Length", str(len(body)).encode()))
-    if not keep:
-        headers.append((b"Connection", b"close"))
-    reason = pages.reason(status)
-    data = client.start_response(h11.Response(status_code=status, headers=headers, reason=reason))
-    if flow.request.method != "HEAD":
-        data += client.frame(h11.Data(data=body))
-    data += client.frame(h11.EndOfMessage())
-    response = Response(
-        status=status,
-        reason=reason,
-        headers=headers,
-        body=body,
-        body_size=len(body),
-    )
-    await client.send(data)
-    recorder.finished(flow, response)
-    return keep
-
-
-async def _drain(client: ClientSide, flow: Flow) -> bool:
-    """Read what is left of a request answered here (kept in the flow up
-    to the capture limit); False when it is too large to wait for."""
-    if not client.body_unread:
-        return True
-    chunks, whole = await _read_request_body(client, flow)
-    if flow.request.body_size == 0:
-        client.ctx.recorder.request_held(flow, b"".join(chunks), not whole)
-    return whole
+    return Buffered(client, chunks, whole), body, whole
 
 
 async def _wait(
@@ -398,62 +308,3 @@ async def _read_response(
             held.complete = True
             let_go()
             return
-
-
-class _Buffered:
-    """The client, with its request body (or the start of it) already
-    read: served from memory first, then from the client."""
-
-    def __init__(self, client: ClientSide, chunks: list[bytes], complete: bool) -> None:
-        self._client = client
-        self.ctx: EngineContext = client.ctx
-        self.tunnel: TunnelContext | None = client.tunnel
-        self._chunks = [c for c in chunks if c]
-        self._complete = complete
-
-    @property
-    def peername(self) -> tuple[str, int]:
-        return self._client.peername
-
-    def finish_request_nowait(self) -> bool:
-        return self._complete and not self._chunks
-
-    async def next_body_event(self, timeout: float) -> h11.Event:
-        if self._chunks:
-            return h11.Data(data=self._chunks.pop(0))
-        if self._complete:
-            return h11.EndOfMessage()
-        return await self._client.next_body_event(timeout)
-
-    @property
-    def body_unread(self) -> bool:
-        return bool(self._chunks) or (not self._complete and self._client.body_unread)
-
-    async def wait_readable(self) -> None:
-        if self._chunks or self._complete:
-            return
-        await self._client.wait_readable()
-
-    def send_informational(self, event: h11.InformationalResponse) -> bytes | None:
-        return self._client.send_informational(event)
-
-    def start_response(self, event: h11.Response) -> bytes:
-        return self._client.start_response(event)
-
-    def frame(self, event: h11.Data | h11.EndOfMessage) -> bytes:
-        return self._client.frame(event)
-
-    async def send(self, data: bytes) -> None:
-        await self._client.send(data)
-
-    def hangup(self, callback: Callable[[], None]) -> AbstractContextManager[bool]:
-        return self._client.hangup(callback)
-
-    def upgraded(self) -> tuple[ByteStream, bytes]:
-        return self._client.upgraded()
-
-    async def take_over(self) -> Stream:
-        return await self._client.take_over()
-
-    async def serve_inner(self, stream: ByteStream, tunnel: TunnelContext) -> None:
-        await self._client.serve_inner(stream, tunnel)
