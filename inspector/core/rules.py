@@ -23,7 +23,7 @@ from typing import Any
 
 from inspector.core.filter import FilterError, FlowFilter, parse_filter
 from inspector.core.filter_terms import Subject
-from inspector.core.flow import Flow, Request
+from inspector.core.flow import Flow
 from inspector.core.rule_actions import (
     BOTH,
     MAX_TEXT,
@@ -199,7 +199,7 @@ class RuleSet:
         self._rules: list[Rule] = []
         self._next_id = 1
         self._active: tuple[list[Rule], list[Rule]] = ([], [])
-        self._by_origin: dict[tuple[int, str, str], list[Rule]] = {}
+        self._by_origin: dict[tuple[int, str, str, str], list[Rule]] = {}
         self._bodies = (False, False)
         """The active rules judged at the request, and those judged at
         the response (their actions all act there)."""
@@ -232,22 +232,30 @@ class RuleSet:
         )
         self._bodies = (requests, responses)
 
-    def _candidates(self, phase: int, request: Request) -> list[Rule]:
+    def _candidates(self, phase: int, flow: Flow) -> list[Rule]:
         """The active rules of ``phase`` (0 request, 1 response) whose
-        host and method terms let ``request`` through: worked out once per
-        host and method, so a request meets only the rules that may match
-        it (most traffic goes to a few hosts)."""
-        key = (phase, request.host, request.method)
+        host, method (and at the response, status) terms let ``flow``
+        through: worked out once per host, method and status, so a flow
+        meets only the rules that may match it (most traffic goes to a
+        few hosts)."""
+        request, response = flow.request, flow.response
+        status = str(response.status) if phase and response is not None else ""
+        key = (phase, request.host, request.method, status)
         found = self._by_origin.get(key)
         if found is None:
             if len(self._by_origin) >= MAX_ORIGINS:
                 self._by_origin.clear()
             fields = {"host": request.host, "method": request.method}
+            if status:
+                fields["status"] = status
             found = [
                 rule
                 for rule in self._active[phase]
                 if rule.filter is not None
-                and all(test(fields[name]) for name, test in rule.filter.guards if name != "path")
+                and all(
+                    test(fields[name]) if name in fields else name == "path"
+                    for name, test in rule.filter.guards
+                )
             ]
             self._by_origin[key] = found
         return found
@@ -336,7 +344,7 @@ class RuleSet:
         (replays and composed requests never stop at one)."""
         plan = Plan()
         judge = _Judge(flow)
-        for rule in self._candidates(0, flow.request):
+        for rule in self._candidates(0, flow):
             if not judge(rule):
                 continue
             self._hit(rule, plan)
@@ -355,7 +363,7 @@ class RuleSet:
         """Complete ``plan`` once the response head (and, when a rule
         reads it, the body) is known: the rules judged there that match."""
         judge = _Judge(flow)
-        for rule in self._candidates(1, flow.request):
+        for rule in self._candidates(1, flow):
             if not judge(rule):
                 continue
             self._hit(rule, plan)

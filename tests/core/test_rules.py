@@ -238,3 +238,17 @@ def test_judging_by_guards_agrees_with_the_whole_expression(expr: str) -> None:
     for flow in flows:
         expected = parse_filter(expr).matches_flow(flow)
         assert bool(rules.plan_request(flow).matched) == expected, (expr, flow.request)
+
+
+@pytest.mark.parametrize("expr", ["status:404", "status:4xx", "status:404 host:api", "-status:404"])
+def test_status_guards_agree_with_the_whole_expression(expr: str) -> None:
+    rules = RuleSet()
+    rule = rules.add(_bp(expr, on="response"))
+    assert rule.error == ""
+    for status in (200, 404, 410, 500):
+        for host in ("api.test", "web.test"):
+            flow = _flow()
+            flow.request.host = host
+            flow.response = Response(status=status)
+            plan = rules.plan_response(flow, rules.plan_request(flow))
+            assert bool(plan.matched) == parse_filter(expr).matches_flow(flow), (expr, status)
