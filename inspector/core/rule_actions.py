@@ -88,8 +88,23 @@ class MapLocal:
         return value
 
 
+class _OnOneSide:
+    """An action that acts on the request or the response, as ``on`` says."""
+
+    __slots__ = ()
+    on: str
+
+    @property
+    def at_request(self) -> bool:
+        return self.on == REQUEST
+
+    @property
+    def at_response(self) -> bool:
+        return self.on == RESPONSE
+
+
 @dataclass(frozen=True, slots=True)
-class SetHeader:
+class SetHeader(_OnOneSide):
     type: ClassVar[str] = "set_header"
     final: ClassVar[bool] = False
     name: str
@@ -99,17 +114,9 @@ class SetHeader:
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "on": self.on, "name": self.name, "value": self.value}
 
-    @property
-    def at_request(self) -> bool:
-        return self.on == REQUEST
-
-    @property
-    def at_response(self) -> bool:
-        return self.on == RESPONSE
-
 
 @dataclass(frozen=True, slots=True)
-class RemoveHeader:
+class RemoveHeader(_OnOneSide):
     type: ClassVar[str] = "remove_header"
     final: ClassVar[bool] = False
     name: str
@@ -118,17 +125,9 @@ class RemoveHeader:
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "on": self.on, "name": self.name}
 
-    @property
-    def at_request(self) -> bool:
-        return self.on == REQUEST
-
-    @property
-    def at_response(self) -> bool:
-        return self.on == RESPONSE
-
 
 @dataclass(frozen=True, slots=True)
-class ReplaceBody:
+class ReplaceBody(_OnOneSide):
     """A regex replace on the decoded body (``with`` may use ``\\1``)."""
 
     type: ClassVar[str] = "replace_body"
@@ -144,14 +143,6 @@ class ReplaceBody:
             "pattern": self.pattern,
             "with": self.replacement,
         }
-
-    @property
-    def at_request(self) -> bool:
-        return self.on == REQUEST
-
-    @property
-    def at_response(self) -> bool:
-        return self.on == RESPONSE
 
 
 @dataclass(frozen=True, slots=True)

@@ -343,14 +343,8 @@ class RuleSet:
         and their actions; without ``pause``, breakpoints are left out
         (replays and composed requests never stop at one)."""
         plan = Plan()
-        judge = _Judge(flow)
-        for rule in self._candidates(0, flow):
-            if not judge(rule):
-                continue
-            self._hit(rule, plan)
-            for action in rule.actions:
-                if isinstance(action, BreakpointAction) and not pause:
-                    continue
+        for rule in self._matching(0, flow, plan):
+            for action in _actions(rule, pause):
                 if action.at_request:
                     plan.request.append((rule, action))
                     if action.final:
@@ -362,22 +356,28 @@ class RuleSet:
     def plan_response(self, flow: Flow, plan: Plan, pause: bool = True) -> Plan:
         """Complete ``plan`` once the response head (and, when a rule
         reads it, the body) is known: the rules judged there that match."""
-        judge = _Judge(flow)
-        for rule in self._candidates(1, flow):
-            if not judge(rule):
-                continue
-            self._hit(rule, plan)
-            for action in rule.actions:
-                if isinstance(action, BreakpointAction) and not pause:
-                    continue
-                plan.response.append((rule, action))
+        for rule in self._matching(1, flow, plan):
+            plan.response.extend((rule, action) for action in _actions(rule, pause))
         return plan
 
-    def _hit(self, rule: Rule, plan: Plan) -> None:
-        rule.hits += 1
-        plan.matched.append(rule)
-        if not rule.active:
-            self.refresh()  # spent
+    def _matching(self, phase: int, flow: Flow, plan: Plan) -> Iterator[Rule]:
+        """The rules of ``phase`` that match ``flow``, in order, each
+        counted as a hit (and in ``plan``) as it is found."""
+        judge = _Judge(flow)
+        for rule in self._candidates(phase, flow):
+            if judge(rule):
+                rule.hits += 1
+                plan.matched.append(rule)
+                if not rule.active:
+                    self.refresh()  # spent
+                yield rule
+
+
+def _actions(rule: Rule, pause: bool) -> Iterator[Action]:
+    """``rule``'s actions, less its breakpoints unless ``pause``."""
+    for action in rule.actions:
+        if pause or not isinstance(action, BreakpointAction):
+            yield action
 
 
 class _Judge:
