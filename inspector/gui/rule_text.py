@@ -147,8 +147,10 @@ def mock_from_flow(flow: Flow) -> tuple[dict[str, Any], str]:
 def rule_for_flow(host: str, path: str, action: Mapping[str, Any]) -> dict[str, Any]:
     """A new rule on a flow's host and path (its query left out) doing
     ``action``."""
+    kind = str(action.get("type"))
+    label = "Mock" if kind == "reply" else ACTION_LABELS.get(kind, "Rule")
     return {
-        "name": f"{ACTION_LABELS.get(str(action.get('type')), 'Rule')} {host}",
+        "name": f"{label} {host}",
         "match": path_match(host, path),
         "enabled": True,
         "times": None,

@@ -16,6 +16,7 @@ Signals:
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
@@ -45,6 +46,10 @@ NAME, MATCH, ACTIONS, HITS = 0, 1, 2, 3
 RULE_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
 ERROR_COLOR = QColor(215, 58, 73)
 EVERY_FLOW = "(every flow)"
+MATCH_WIDTH = 280
+"""The Match column's widest first fit (the user may widen it)."""
+ERROR_WIDTH = 64
+"""Characters in a line of a rule's error (the row grows to hold it)."""
 EMPTY = (
     "No rules. Add one to map a host elsewhere, answer from a file or a mock, rewrite"
     " headers or bodies, block or slow flows down; or right-click a flow: New Rule."
@@ -97,6 +102,7 @@ class RulesPanel(QWidget):
         self.book = book
         self.tasks = tasks
         self.editor: RuleEditor | None = None
+        self._fitted = False
 
         tree = self.tree = RuleTree()
         tree.setColumnCount(4)
@@ -177,6 +183,12 @@ class RulesPanel(QWidget):
         tree.blockSignals(False)
         self.empty_label.setVisible(not rules)
         self._update_buttons()
+        if rules and not self._fitted:
+            # The first rules shown set the widths once; the user's stay.
+            self._fitted = True
+            for column, widest in ((NAME, 200), (MATCH, MATCH_WIDTH)):
+                tree.resizeColumnToContents(column)
+                tree.setColumnWidth(column, min(tree.columnWidth(column), widest))
 
     def _item(self, rule: Mapping[str, Any]) -> QTreeWidgetItem:
         match = str(rule.get("match") or "") or EVERY_FLOW
@@ -203,7 +215,7 @@ class RulesPanel(QWidget):
         for column in (NAME, MATCH, ACTIONS):
             item.setForeground(column, ERROR_COLOR)
         item.setToolTip(NAME, error)
-        child = QTreeWidgetItem([f"⚠ {error}"])
+        child = QTreeWidgetItem(["⚠ " + "\n   ".join(textwrap.wrap(error, ERROR_WIDTH))])
         child.setForeground(NAME, ERROR_COLOR)
         child.setFlags(Qt.ItemFlag.ItemIsEnabled)
         child.setToolTip(NAME, error)
@@ -223,11 +235,11 @@ class RulesPanel(QWidget):
         ]
 
     def errors(self) -> list[str]:
-        """The red lines shown under the rules that cannot work."""
+        """The errors shown in red under the rules that cannot work."""
         found = []
         for item in self._items():
             children = (item.child(c) for c in range(item.childCount()))
-            found += [child.text(NAME) for child in children if child is not None]
+            found += [child.toolTip(NAME) for child in children if child is not None]
         return found
 
     def selected_id(self) -> int | None:

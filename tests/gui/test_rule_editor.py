@@ -291,7 +291,7 @@ def test_a_mock_from_a_flow_answers_as_its_response_did() -> None:
     }
     rule = rule_for_flow(flow.request.host, flow.request.target, action)
     assert rule["match"] == "host:api.example.com path:/v1/users/7"
-    assert rule["name"] == "Reply (mock) api.example.com"
+    assert rule["name"] == "Mock api.example.com"
     binary, note = mock_from_flow(_flow(200, [(b"Content-Type", b"image/png")], b"\x89PNG\xff"))
     assert binary["body"] == "" and "not text" in note
 
