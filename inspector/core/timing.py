@@ -187,3 +187,13 @@ def aggregate(values: Iterable[float]) -> ProxyAggregate | None:
         known[min(count - 1, math.ceil(0.95 * count) - 1)],
         known[-1],
     )
+
+
+def short(seconds: float) -> str:
+    """A phase or proxy time for display: microseconds below a millisecond
+    (the proxy's own cost is often that small), else ``core.format``'s way."""
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    return f"{seconds:.2f} s"
