@@ -133,7 +133,7 @@ def env_main(argv: list[str]) -> int:
     if note:
         print(f"inspector env: note: {note}", file=sys.stderr)
     node = files.write_node_script(confdir)
-    variables = client_env(target.proxy, str(bundle), str(ca_path), str(node or ""))
+    variables = client_env(target.proxy, str(bundle), str(ca_path), str(node))
     print("\n".join(env_lines(variables, args.shell)))
     return 0
 
@@ -151,7 +151,7 @@ def _shell(target: Target, confdir: Path, extra: list[str]) -> int:
     if note:
         print(f"inspector launch: note: {note}", file=sys.stderr)
     node = files.write_node_script(confdir)
-    variables = client_env(target.proxy, str(bundle), str(ca_path), str(node or ""))
+    variables = client_env(target.proxy, str(bundle), str(ca_path), str(node))
     command = extra or [os.environ.get("SHELL") or "/bin/sh"]
     print(f"inspector: a shell through {target.proxy}; exit it to leave", file=sys.stderr)
     try:

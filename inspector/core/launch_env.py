@@ -8,7 +8,7 @@ at a bundle of the system's CAs plus Inspector's, so other HTTPS keeps
 working; Node adds ``NODE_EXTRA_CA_CERTS`` to its own roots, so Inspector's
 CA alone will do there. Node 24 and later use the proxy variables when
 ``NODE_USE_ENV_PROXY`` is set; for older ones ``NODE_OPTIONS`` loads a
-small script (resources/node/proxy.cjs, copied beside the bundle) that
+small script (``core.node_proxy``, written beside the bundle) that
 sends the http and https modules' requests through the proxy.
 """
 

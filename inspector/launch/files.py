@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from inspector.core import node_proxy
 from inspector.core.launch_env import BUNDLE_FILE, SYSTEM_BUNDLES, bundle_text
-from inspector.resources import resource
 
 LAUNCHED = "launched"
 CA_FILES = "launch"
@@ -139,20 +139,13 @@ def write_ca_files(confdir: Path, ca_pem: str) -> tuple[Path, Path, str]:
     return ca_path, bundle_path, note
 
 
-NODE_SCRIPT = "node-proxy.cjs"
-
-
-def write_node_script(confdir: Path) -> Path | None:
-    """The script older Node versions load to use the proxy, copied where
-    the environment can point at it (a frozen build's resources go away
-    when it exits); None when the resource is missing."""
-    source = resource("node/proxy.cjs")
-    if source is None:
-        return None
+def write_node_script(confdir: Path) -> Path:
+    """The script older Node versions load to use the proxy
+    (``core.node_proxy``), written where the environment points at it."""
     directory = confdir / CA_FILES
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / NODE_SCRIPT
-    _write(path, source.read_text(encoding="utf-8"))
+    path = directory / node_proxy.FILE
+    _write(path, node_proxy.SCRIPT)
     return path
 
 

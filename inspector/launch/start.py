@@ -139,7 +139,7 @@ def _prepare(
         return launch_args.firefox_args(executable, str(profile), extra), env
     ca_path, bundle, _note = files.write_ca_files(confdir, ca_pem)
     node = files.write_node_script(confdir)
-    variables = client_env(proxy, str(bundle), str(ca_path), str(node or ""))
+    variables = client_env(proxy, str(bundle), str(ca_path), str(node))
     return _terminal(executable, variables, confdir, extra, env), {**env, **variables}
 
 

@@ -1,4 +1,18 @@
-// Loaded with NODE_OPTIONS=--require by the environment `inspector env`
+"""The script that makes Node before 24 use the proxy variables.
+
+``inspector env`` and launched terminals point ``NODE_OPTIONS`` at a copy
+of ``SCRIPT`` (``--require``): Node's ``http`` and ``https`` modules then
+send their requests through the proxy named in ``http_proxy`` and
+``https_proxy``, both tunnelled with CONNECT, except hosts in ``no_proxy``.
+Node 24 and later do this themselves when ``NODE_USE_ENV_PROXY`` is set,
+and the script then changes nothing.
+"""
+
+from __future__ import annotations
+
+FILE = "node-proxy.cjs"
+
+SCRIPT = r"""// Loaded with NODE_OPTIONS=--require by the environment `inspector env`
 // prints: Node's http and https modules send their requests through the
 // proxy named in http_proxy / https_proxy (both tunnelled with CONNECT),
 // except hosts listed in no_proxy. Node 24 and later do this themselves
@@ -48,7 +62,8 @@ function tunnel(proxy, options, callback, secure) {
   const authority = `${options.host}:${options.port}`;
   const headers = { host: authority };
   if (proxy.username) {
-    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    const user = decodeURIComponent(proxy.username);
+    const credentials = `${user}:${decodeURIComponent(proxy.password)}`;
     headers['proxy-authorization'] = 'Basic ' + Buffer.from(credentials).toString('base64');
   }
   const request = http.request({
@@ -62,7 +77,8 @@ function tunnel(proxy, options, callback, secure) {
   request.once('connect', (response, socket) => {
     if (response.statusCode !== 200) {
       socket.destroy();
-      callback(new Error(`proxy ${proxy.host} refused CONNECT to ${authority}: ${response.statusCode}`));
+      const status = response.statusCode;
+      callback(new Error(`proxy ${proxy.host} refused CONNECT to ${authority}: ${status}`));
       return;
     }
     if (!secure) {
@@ -101,3 +117,4 @@ if (!(major >= 24 && process.env.NODE_USE_ENV_PROXY)) {
     https.globalAgent = new ProxiedHttpsAgent({ keepAlive: true });
   }
 }
+"""
