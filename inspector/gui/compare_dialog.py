@@ -48,10 +48,23 @@ def _style(kind: str) -> str:
     return f' style="background-color:{color}"' if color else ""
 
 
+WIDTHS = ('width="2%"', 'width="20%"', 'width="39%"', 'width="39%"')
+"""Every table's four columns, so the tables of a side line up."""
+
+
 def _cell(text: str | None) -> str:
     if text is None:
-        return '<td><i style="color:gray">absent</i></td>'
-    return f"<td><tt>{escape(text).replace(chr(10), '<br>')}</tt></td>"
+        return f'<td {WIDTHS[2]}><i style="color:gray">absent</i></td>'
+    return f"<td {WIDTHS[2]}><tt>{escape(text).replace(chr(10), '<br>')}</tt></td>"
+
+
+def _key(kind: str, key: str) -> str:
+    return f"<td {WIDTHS[0]}>{MARKS[kind]}</td><td {WIDTHS[1]}><b>{escape(key)}</b></td>"
+
+
+def _spaced(line: str) -> str:
+    """A body line with its indentation kept (HTML would fold the spaces)."""
+    return escape(line).replace(" ", "&nbsp;")
 
 
 def keyed_table(rows: list[KeyRow], only_changes: bool) -> str:
@@ -59,8 +72,7 @@ def keyed_table(rows: list[KeyRow], only_changes: bool) -> str:
     if not shown:
         return "<p><i>no differences</i></p>" if rows else "<p><i>none</i></p>"
     body = "".join(
-        f"<tr{_style(r.kind)}><td>{MARKS[r.kind]}</td><td><b>{escape(r.key)}</b></td>"
-        f"{_cell(r.left)}{_cell(r.right)}</tr>"
+        f"<tr{_style(r.kind)}>{_key(r.kind, r.key)}{_cell(r.left)}{_cell(r.right)}</tr>"
         for r in shown
     )
     return f'<table width="100%" cellspacing="0" cellpadding="3">{body}</table>'
@@ -68,19 +80,20 @@ def keyed_table(rows: list[KeyRow], only_changes: bool) -> str:
 
 def body_html(diff: BodyDiff, only_changes: bool) -> str:
     if diff.identical:
-        return "<p><i>identical</i></p>"
-    parts = []
+        return "<h4>Body</h4><p><i>identical</i></p>"
+    parts = ["<h4>Body</h4>"]
     if diff.note:
         parts.append(f"<p><i>{escape(diff.note)}</i></p>")
     if diff.json is not None:
         if diff.json:
             rows = "".join(
-                f"<tr{_style(c.kind)}><td>{MARKS[c.kind]}</td><td><tt>{escape(c.path)}</tt></td>"
-                f"<td><tt>{escape(c.left)}</tt></td><td><tt>{escape(c.right)}</tt></td></tr>"
+                f"<tr{_style(c.kind)}>{_key(c.kind, c.path)}"
+                f"{_cell(None if c.kind == ADDED else c.left)}"
+                f"{_cell(None if c.kind == REMOVED else c.right)}</tr>"
                 for c in diff.json
             )
             parts.append(
-                "<h4>JSON changes</h4>"
+                "<p><b>JSON changes</b></p>"
                 f'<table width="100%" cellspacing="0" cellpadding="3">{rows}</table>'
             )
         else:
@@ -91,15 +104,16 @@ def body_html(diff: BodyDiff, only_changes: bool) -> str:
         left_no = "" if r.left_no is None else str(r.left_no)
         right_no = "" if r.right_no is None else str(r.right_no)
         cells.append(
-            f'<tr{_style(r.kind)}><td align="right" style="color:gray">{left_no}</td>'
-            f"<td><tt>{escape(r.left)}</tt></td>"
-            f'<td align="right" style="color:gray">{right_no}</td>'
-            f"<td><tt>{escape(r.right)}</tt></td></tr>"
+            f'<tr{_style(r.kind)}><td width="4%" align="right" style="color:gray">{left_no}</td>'
+            f'<td width="46%"><tt>{_spaced(r.left)}</tt></td>'
+            f'<td width="4%" align="right" style="color:gray">{right_no}</td>'
+            f'<td width="46%"><tt>{_spaced(r.right)}</tt></td></tr>'
         )
     if len(lines) > MAX_LINES:
         cells.append(f"<tr><td colspan=4><i>{len(lines) - MAX_LINES:,} more lines</i></td></tr>")
     parts.append(
-        f'<h4>Body</h4><table width="100%" cellspacing="0" cellpadding="2">{"".join(cells)}</table>'
+        "<p><b>Lines</b></p>"
+        f'<table width="100%" cellspacing="0" cellpadding="2">{"".join(cells)}</table>'
     )
     return "".join(parts)
 
@@ -107,9 +121,10 @@ def body_html(diff: BodyDiff, only_changes: bool) -> str:
 def side_html(side: SideDiff, left_id: int, right_id: int, only_changes: bool) -> str:
     first = side.first_line
     head = (
-        f'<table width="100%" cellspacing="0" cellpadding="3"><tr><th></th><th></th>'
-        f'<th align="left">#{left_id}</th><th align="left">#{right_id}</th></tr>'
-        f"<tr{_style(first.kind)}><td>{MARKS[first.kind]}</td><td><b>{escape(first.key)}</b></td>"
+        f'<table width="100%" cellspacing="0" cellpadding="3"><tr><th {WIDTHS[0]}></th>'
+        f'<th {WIDTHS[1]}></th><th align="left" {WIDTHS[2]}>#{left_id}</th>'
+        f'<th align="left" {WIDTHS[3]}>#{right_id}</th></tr>'
+        f"<tr{_style(first.kind)}>{_key(first.kind, first.key)}"
         f"{_cell(first.left)}{_cell(first.right)}</tr></table>"
     )
     parts = [head, "<h4>Headers</h4>", keyed_table(side.headers, only_changes)]

@@ -58,6 +58,8 @@ class TimingTools(QObject):
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.hide()
         self.waterfall_dock = dock
+        self._sized = False
+        dock.visibilityChanged.connect(self._first_shown)
         toggle = dock.toggleViewAction()
         toggle.setText("Waterfall")
         toggle.setShortcut("Ctrl+Shift+W")
@@ -70,6 +72,14 @@ class TimingTools(QObject):
             flows.addMenu(table.copy_as_menu)
             flows.addAction(table.compare_action)
         table.compare_requested.connect(self.compare)
+
+    def _first_shown(self, visible: bool) -> None:
+        # A dock comes up as small as its contents allow; the waterfall
+        # wants a good part of the window the first time it opens.
+        if visible and not self._sized and not self.waterfall_dock.isFloating():
+            self._sized = True
+            height = max(self.window.height() // 2, 200)
+            self.window.resizeDocks([self.waterfall_dock], [height], Qt.Orientation.Vertical)
 
     def waterfall_ids(self) -> tuple[str, list[int]]:
         """The selected flows when two or more are, else the rows in view."""

@@ -34,7 +34,7 @@ from inspector.core.flow import Flow
 from inspector.core.format import duration
 from inspector.core.mirror import RowMirror
 from inspector.core.summary import FlowRow
-from inspector.core.timing import PHASE_NAMES, Phase, phases, short
+from inspector.core.timing import PHASE_NAMES, PROXY, Phase, phases, short
 from inspector.gui.flow_cells import status_text
 from inspector.gui.phase_colors import PHASE_COLORS, UNFINISHED, phase_text
 
@@ -94,11 +94,12 @@ def tick_step(span: float, pixels: float) -> float:
 
 
 def tick_label(seconds: float, step: float) -> str:
-    if step >= 1:
-        return f"{seconds:g} s"
-    if step >= 0.001:
-        return f"{seconds * 1000:g} ms"
-    return f"{seconds * 1e6:g} µs"
+    """A mark's text in the unit its step reads best in."""
+    if step >= 0.1:
+        return f"{round(seconds, 3):g} s"
+    if step >= 0.0001:
+        return f"{round(seconds * 1000, 3):g} ms"
+    return f"{round(seconds * 1e6, 3):g} µs"
 
 
 class WaterfallView(QWidget):
@@ -176,8 +177,14 @@ class WaterfallView(QWidget):
         if row.phases is None:
             lines.append("Phases: waiting for the engine" if row.duration is not None else "")
         else:
+            proxies = 0
             for phase in row.phases:
-                lines.append(f"{phase.name}: {phase_text(phase)}")
+                name = phase.name
+                if name == PROXY:
+                    # Before the upstream, then holding its answer.
+                    name = ("Proxy, request", "Proxy, response")[min(proxies, 1)]
+                    proxies += 1
+                lines.append(f"{name}: {phase_text(phase)}")
         total = duration(row.duration) if row.duration is not None else "still running"
         lines.append(f"Total: {total}")
         if row.proxy is not None:
@@ -216,9 +223,12 @@ class WaterfallView(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No flows to draw")
             return
         bottom = SCALE_HEIGHT + ROW_HEIGHT * len(self._rows)
+        metrics = painter.fontMetrics()
         for x, label in self.ticks():
             painter.setPen(grid)
             painter.drawLine(int(x), SCALE_HEIGHT - 4, int(x), bottom)
+            if x + 3 + metrics.horizontalAdvance(label) > self.width():
+                continue  # the last mark's text would be cut at the edge
             painter.setPen(text)
             painter.drawText(
                 QRectF(x + 3, 2, 90, SCALE_HEIGHT - 6), Qt.AlignmentFlag.AlignLeft, label
