@@ -54,7 +54,10 @@ class RuleBook(QObject):
     # Reading
 
     def refresh(self) -> None:
-        """Read the rules again (one read at a time)."""
+        """Read the rules again (one read at a time; none without an
+        engine: a new one is read once it has its rules)."""
+        if not self.link.connected:
+            return
         if self._reading:
             self._read_again = True
             return
