@@ -10,88 +10,38 @@ actions do and its hits; a rule the engine cannot use shows why, in red,
 under it. Rows are reordered by dragging them or with Move Up and Move
 Down (``update_rule`` with its new ``index``).
 
+The list itself is ``rule_tree.RuleTree``.
+
 Signals:
     notice(str): something to tell the user in passing (a refused change).
 """
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QDropEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from inspector.gui.breakpoint_rules import hits_text
 from inspector.gui.rule_book import RuleBook
 from inspector.gui.rule_editor import RuleEditor
-from inspector.gui.rule_text import rule_summary
+from inspector.gui.rule_tree import NAME, RULE_ID_ROLE, RuleTree
 from inspector.gui.tasks import GuiTasks
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineError
 
-NAME, MATCH, ACTIONS, HITS = 0, 1, 2, 3
-RULE_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
-ERROR_COLOR = QColor(215, 58, 73)
-EVERY_FLOW = "(every flow)"
-MATCH_WIDTH = 280
-"""The Match column's widest first fit (the user may widen it)."""
-ERROR_WIDTH = 64
-"""Characters in a line of a rule's error (the row grows to hold it)."""
 EMPTY = (
     "No rules. Add one to map a host elsewhere, answer from a file or a mock, rewrite"
     " headers or bodies, block or slow flows down; or right-click a flow: New Rule."
 )
-
-
-class RuleTree(QTreeWidget):
-    """The rules' list; a row dragged elsewhere asks for the move and
-    waits for the engine's list (Qt does not move the row itself).
-
-    Signals:
-        moved(int, int): move the rule with this id to this place.
-    """
-
-    moved = Signal(int, int)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        source = self.currentItem()
-        if event.source() is not self or source is None:
-            event.ignore()
-            return
-        event.setDropAction(Qt.DropAction.IgnoreAction)
-        event.accept()
-        target = self.itemAt(event.position().toPoint())
-        below = self.dropIndicatorPosition() == QAbstractItemView.DropIndicatorPosition.BelowItem
-        self.drop(source, target, below)
-
-    def drop(self, source: QTreeWidgetItem, target: QTreeWidgetItem | None, below: bool) -> None:
-        """``source``'s rule dropped on ``target`` (None: past the last
-        row), before it or, with ``below``, after it."""
-        source = source.parent() or source
-        start = self.indexOfTopLevelItem(source)
-        if target is None:
-            index = self.topLevelItemCount() - 1
-        else:
-            top = target.parent() or target
-            index = self.indexOfTopLevelItem(top) + (1 if below or top is not target else 0)
-            if index > start:
-                index -= 1
-        rule_id = source.data(NAME, RULE_ID_ROLE)
-        if rule_id is not None and index != start:
-            self.moved.emit(int(rule_id), index)
 
 
 class RulesPanel(QWidget):
@@ -102,27 +52,8 @@ class RulesPanel(QWidget):
         self.book = book
         self.tasks = tasks
         self.editor: RuleEditor | None = None
-        self._fitted = False
 
         tree = self.tree = RuleTree()
-        tree.setColumnCount(4)
-        tree.setHeaderLabels(["Rule", "Match", "Actions", "Hits"])
-        tree.setRootIsDecorated(False)
-        tree.setUniformRowHeights(False)
-        tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        tree.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
-        tree.setDefaultDropAction(Qt.DropAction.MoveAction)
-        header = tree.header()
-        header.setStretchLastSection(False)
-        for column, mode in (
-            (NAME, QHeaderView.ResizeMode.Interactive),
-            (MATCH, QHeaderView.ResizeMode.Interactive),
-            (ACTIONS, QHeaderView.ResizeMode.Stretch),
-            (HITS, QHeaderView.ResizeMode.ResizeToContents),
-        ):
-            header.setSectionResizeMode(column, mode)
-        tree.setColumnWidth(NAME, 150)
-        tree.setColumnWidth(MATCH, 170)
         tree.itemChanged.connect(self._item_changed)
         tree.itemSelectionChanged.connect(self._update_buttons)
         tree.itemDoubleClicked.connect(lambda _item, _column: self.edit_selected())
@@ -171,76 +102,19 @@ class RulesPanel(QWidget):
 
     def show_rules(self, rules: list[dict[str, Any]]) -> None:
         selected = self.selected_id()
-        tree = self.tree
-        tree.blockSignals(True)
-        tree.clear()
-        for rule in rules:
-            item = self._item(rule)
-            tree.addTopLevelItem(item)
-            self._add_error(item, str(rule.get("error") or ""))
-            if rule.get("id") == selected:
-                tree.setCurrentItem(item)
-        tree.blockSignals(False)
+        self.tree.blockSignals(True)
+        self.tree.show_rules(rules, selected)
+        self.tree.blockSignals(False)
         self.empty_label.setVisible(not rules)
         self._update_buttons()
-        if rules and not self._fitted:
-            # The first rules shown set the widths once; the user's stay.
-            self._fitted = True
-            for column, widest in ((NAME, 200), (MATCH, MATCH_WIDTH)):
-                tree.resizeColumnToContents(column)
-                tree.setColumnWidth(column, min(tree.columnWidth(column), widest))
-
-    def _item(self, rule: Mapping[str, Any]) -> QTreeWidgetItem:
-        match = str(rule.get("match") or "") or EVERY_FLOW
-        summary = rule_summary(rule)
-        item = QTreeWidgetItem([str(rule.get("name") or ""), match, summary, hits_text(rule)])
-        item.setData(NAME, RULE_ID_ROLE, int(rule["id"]))
-        item.setFlags(
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemIsUserCheckable
-            | Qt.ItemFlag.ItemIsDragEnabled
-        )
-        on = Qt.CheckState.Checked if rule.get("enabled") else Qt.CheckState.Unchecked
-        item.setCheckState(NAME, on)
-        item.setToolTip(NAME, "Untick to keep the rule without applying it")
-        item.setToolTip(MATCH, match)
-        item.setToolTip(ACTIONS, summary.replace("; ", "\n"))
-        item.setTextAlignment(HITS, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return item
-
-    def _add_error(self, item: QTreeWidgetItem, error: str) -> None:
-        if not error:
-            return
-        for column in (NAME, MATCH, ACTIONS):
-            item.setForeground(column, ERROR_COLOR)
-        item.setToolTip(NAME, error)
-        child = QTreeWidgetItem(["⚠ " + "\n   ".join(textwrap.wrap(error, ERROR_WIDTH))])
-        child.setForeground(NAME, ERROR_COLOR)
-        child.setFlags(Qt.ItemFlag.ItemIsEnabled)
-        child.setToolTip(NAME, error)
-        item.addChild(child)
-        child.setFirstColumnSpanned(True)
-        item.setExpanded(True)
-
-    def _items(self) -> list[QTreeWidgetItem]:
-        items = (self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount()))
-        return [item for item in items if item is not None]
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """What each row shows: name, match, actions, hits."""
-        return [
-            (item.text(NAME), item.text(MATCH), item.text(ACTIONS), item.text(HITS))
-            for item in self._items()
-        ]
+        return self.tree.rows()
 
     def errors(self) -> list[str]:
         """The errors shown in red under the rules that cannot work."""
-        found = []
-        for item in self._items():
-            children = (item.child(c) for c in range(item.childCount()))
-            found += [child.toolTip(NAME) for child in children if child is not None]
-        return found
+        return self.tree.errors()
 
     def selected_id(self) -> int | None:
         item = self.tree.currentItem()
