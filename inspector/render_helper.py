@@ -36,6 +36,8 @@ class Jobs:
     def put(self, frame: dict[str, Any]) -> None:
         with self._ready:
             slot = str(frame.get("slot", ""))
+            if int(frame["id"]) < self._latest.get(slot, 0):
+                return  # overtaken on the way by a newer job of its slot
             self._waiting.pop(slot, None)
             self._waiting[slot] = frame
             self._latest[slot] = int(frame["id"])

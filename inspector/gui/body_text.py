@@ -200,19 +200,22 @@ class RunPainter(QObject):
         block = self.edit.firstVisibleBlock()
         bottom = self.edit.viewport().height()
         offset = self.edit.contentOffset()
-        changed: list[tuple[int, int]] = []
+        first = last = -1
         while block.isValid():
             number = block.blockNumber()
             if number not in self._painted:
                 self._painted.add(number)
                 self._paint(block, runs)
-                changed.append((block.position(), block.length()))
+                if first < 0:
+                    first = block.position()
+                last = block.position() + block.length()
             top = self.edit.blockBoundingGeometry(block).translated(offset).top()
             if top > bottom:
                 break
             block = block.next()
-        for position, length in changed:
-            document.markContentsDirty(position, length)
+        if first >= 0:
+            # One relayout for the lot: a call per block costs as much again.
+            document.markContentsDirty(first, last - first)
 
     def _paint(self, block: QTextBlock, runs: Runs) -> None:
         start = block.position()

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QHeaderView, QTreeView, QWidget
 from inspector.core.json_tree import ARRAY, NUMBER, OBJECT, STRING, JsonTree
 
 Index = QModelIndex | QPersistentModelIndex
+EXPAND_ROWS = 2000
+"""The root opens by itself when it has no more children than this."""
 _COLOURS = {STRING: QColor("#0a7f3f"), NUMBER: QColor("#0550ae")}
 
 
@@ -105,5 +107,7 @@ class JsonTreeView(QTreeView):
     def set_tree(self, tree: JsonTree) -> None:
         self.json_model.set_tree(tree)
         root = self.json_model.index(0, 0)
-        if root.isValid():
+        # Qt lays out every row of an open node, asking the model about
+        # each: a root of 100,000 items would hold the window for a while.
+        if root.isValid() and self.json_model.rowCount(root) <= EXPAND_ROWS:
             self.expand(root)

@@ -32,6 +32,8 @@ from inspector.gui.raw_view import BodySaver, RawDialog, body_file_name
 from inspector.gui.render_client import RenderHelper
 
 TABLES_SHARE = 0.55
+NO_BODY_SHARE = 0.85
+"""The tables' share of a message with no body."""
 TABLES_ON_WORKER = 256 * 1024
 """Bodies longer than this are read for forms on the worker thread."""
 
@@ -166,7 +168,8 @@ class MessageView(QWidget):
         if total <= 0:
             return
         floor = self.parts.tabBar().sizeHint().height() + 3 * ROW_HEIGHT
-        wanted = max(floor, min(self.parts.content_height(), int(total * TABLES_SHARE)))
+        share = TABLES_SHARE if self._message is not None and self._message.body else NO_BODY_SHARE
+        wanted = max(floor, min(self.parts.content_height(), int(total * share)))
         self._fitting = True
         self.split.setSizes([wanted, max(0, total - wanted)])
         self._fitting = False

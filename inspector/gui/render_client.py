@@ -58,18 +58,28 @@ class RenderHelper(QObject):
     def submit(self, slot: str, message: Message, show_all: bool) -> int:
         """Render ``message``'s body; a newer job of ``slot`` stops this one."""
         job_id = next(self._ids)
-        frame = encode_frame({"id": job_id, "slot": slot, "job": job_to_wire(message, show_all)})
+        job = {"id": job_id, "slot": slot, "job": job_to_wire(message, show_all)}
         self._pending.add(job_id)
-        process = self._ensure()
-        # A writer thread: the pipe takes 64 KiB at a time, and the helper
-        # reads while rendering, so this never waits long, but never here.
-        threading.Thread(target=_write, args=(process, self._lock, frame), daemon=True).start()
+        # Starting the process (a fork of this one) and writing megabytes
+        # to its pipe take tens of milliseconds: a thread does both.
+        threading.Thread(target=self._send, args=(job,), daemon=True).start()
         return job_id
 
+    def _send(self, job: dict[str, Any]) -> None:
+        frame = encode_frame(job)
+        with self._lock:
+            try:
+                process = self._ensure()
+            except OSError as exc:
+                _emit(self._relay, {"id": None, "error": f"cannot start the render helper: {exc}"})
+                return
+            _write(process, frame)
+
     def close(self) -> None:
-        if self._process is not None:
-            _close(self._process)
-            self._process = None
+        with self._lock:
+            if self._process is not None:
+                _close(self._process)
+                self._process = None
 
     def _ensure(self) -> subprocess.Popen[bytes]:
         process = self._process
@@ -102,13 +112,12 @@ class RenderHelper(QObject):
         self.ended.emit(job_id, str(frame.get("error") or ""))
 
 
-def _write(process: subprocess.Popen[bytes], lock: threading.Lock, frame: bytes) -> None:
+def _write(process: subprocess.Popen[bytes], frame: bytes) -> None:
     stdin = process.stdin
     try:
-        with lock:
-            assert stdin is not None
-            stdin.write(frame)
-            stdin.flush()
+        assert stdin is not None
+        stdin.write(frame)
+        stdin.flush()
     except (OSError, ValueError):
         pass  # the helper went; its reader reports it
 
