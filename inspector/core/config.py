@@ -43,7 +43,7 @@ PERSISTED: dict[str, tuple[str, ...]] = {
         "upstream_bypass",
     ),
     "relay": ("flush_interval_ms", "capacity"),
-    "gui": ("saved_filters", "filter_history", "breakpoints", "system_proxy"),
+    "gui": ("saved_filters", "filter_history", "rules", "system_proxy"),
 }
 
 
@@ -95,6 +95,9 @@ def load_settings(directory: Path) -> tuple[Settings, list[str]]:
         if not isinstance(values, dict):
             problems.append(f"{path}: '{section}' is not an object; ignored")
             continue
+        if section == "gui" and "rules" not in values and "breakpoints" in values:
+            # Written before every rule was kept: its breakpoints are the rules.
+            values = {**values, "rules": values["breakpoints"]}
         for name in names:
             if name in values:
                 problem = _assign(target, name, values[name])
@@ -133,7 +136,7 @@ def _assign(
         return _assign_upstream(target, name, value)
     if expected is list and name == "filter_history":
         return _assign_strings(target, field.name, value)
-    if expected is list and name == "breakpoints":
+    if expected is list and name == "rules":
         return _assign_rules(target, field.name, value)
     if expected is list:
         return _assign_pairs(target, field.name, value)
@@ -182,8 +185,8 @@ def _assign_strings(target: object, name: str, value: Any) -> str | None:
 
 
 def _assign_rules(target: object, name: str, value: Any) -> str | None:
-    """A list of rules in the rules file's form (the breakpoints); one
-    that is not is left out, and said."""
+    """A list of rules in the rules file's form; one that is not is left
+    out, and said."""
     if not isinstance(value, list):
         return f"expected a list of rules, got {value!r}"
     kept, problems = [], []

@@ -119,9 +119,11 @@ class GuiSettings:
     system_proxy: bool = False
     """Whether the window sets the desktop's proxy to Inspector while it
     runs (``inspector/sysproxy``); restored on quit."""
-    breakpoints: list[dict[str, Any]] = field(default_factory=list)
-    """The breakpoints, in the rules file's form (``core/rules.py``),
-    given to every engine the window starts."""
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    """Every rule, breakpoints included, in order and in the rules file's
+    form (``core/rules.py``), given to every engine the window starts and
+    kept in step with the engine's list (``gui.breakpoints`` in files
+    written before is read as these)."""
 
 
 @dataclass(slots=True)

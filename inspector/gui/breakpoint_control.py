@@ -30,6 +30,7 @@ from inspector.gui.flow_cells import Column
 from inspector.gui.flow_table import FlowTable
 from inspector.gui.held_flows import HeldFlows
 from inspector.gui.paused_editor import PausedEditor
+from inspector.gui.rule_book import RuleBook
 from inspector.gui.tasks import GuiTasks
 
 IDLE_STYLE = "QToolButton { color: palette(mid); padding: 2px 6px; }"
@@ -60,7 +61,9 @@ class BreakpointControl(QObject):
         self.held = HeldFlows(link, self)
         self.model.held = self.held.flows
         self._widened = False
-        self.panel = BreakpointsPanel(link, tasks, filter_text)
+        self.book = RuleBook(link, tasks, self)
+        self.book.notice.connect(self.notice)
+        self.panel = BreakpointsPanel(link, tasks, filter_text, self.book)
         self.panel.notice.connect(self.notice)
         self.editor = PausedEditor(link, tasks, self.held, mirror, parent)
         self.badge = QToolButton()
@@ -79,15 +82,17 @@ class BreakpointControl(QObject):
         self.held.apply(events)
         # A hold is a hit: the panel's counts (and "only N more") moved.
         if any(isinstance(e, RulesChanged | FlowPaused) for e in events):
-            self.panel.refresh()
+            self.book.refresh()
 
     async def engine_started(self, stored: list[dict[str, object]]) -> None:
-        """A new engine: give it the kept breakpoints, learn what it holds."""
-        await self.panel.restore([dict(rule) for rule in stored])
+        """A new engine: give it the kept rules (breakpoints and all, in
+        one list), learn what it holds."""
+        await self.book.restore([dict(rule) for rule in stored])
         await self.held.sync()
 
     def engine_lost(self) -> None:
         self.held.forget()
+        self.book.engine_lost()
 
     def break_on(self, flow_id: int, what: str) -> None:
         """Offer a breakpoint on this flow's host, or its host and path."""

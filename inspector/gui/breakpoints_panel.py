@@ -1,18 +1,16 @@
 """The breakpoints panel: the engine's breakpoint rules, switched on and
 off, added and removed.
 
-The list is the engine's (``rules``), read again whenever its rules
-change (``RulesChanged``, whoever changed them: this panel, or
-``inspector ctl break add`` from a shell) and whenever a flow is held (a
-hit). Each row shows the expression, where it breaks, its hits and what
-is left of an "only the next N" limit; a rule the engine cannot use
-shows why, in red, under it. Every list read from the engine is handed on
-in the settings' form (``saved``: the breakpoints alone, rules with other
-actions are not this panel's), and ``restore`` gives a new engine the
-rules the settings kept.
+The list is the engine's, as the window's ``RuleBook`` last read it
+(again whenever its rules change, whoever changed them: this panel, the
+Rules panel, or ``inspector ctl break add`` from a shell, and whenever a
+flow is held: a hit); the panel shows its breakpoint rules and leaves the
+others to the Rules panel. Each row shows the expression, where it
+breaks, its hits and what is left of an "only the next N" limit; a rule
+the engine cannot use shows why, in red, under it. The book, not this
+panel, keeps the rules in the settings and gives them to a new engine.
 
 Signals:
-    saved(list): the rules as the settings keep them, after each change.
     notice(str): something to tell the user in passing (a refused rule).
 """
 
@@ -37,8 +35,9 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.gui.breakpoint_dialog import BreakpointDialog
-from inspector.gui.breakpoint_rules import ON_LABELS, hits_text, is_breakpoint, on_of, stored_form
+from inspector.gui.breakpoint_rules import ON_LABELS, hits_text, is_breakpoint, on_of
 from inspector.gui.engine_link import EngineLink
+from inspector.gui.rule_book import RuleBook
 from inspector.gui.tasks import GuiTasks
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineError
@@ -58,7 +57,6 @@ def rule_label(rule: Mapping[str, Any]) -> str:
 
 
 class BreakpointsPanel(QWidget):
-    saved = Signal(list)
     notice = Signal(str)
 
     def __init__(
@@ -66,16 +64,16 @@ class BreakpointsPanel(QWidget):
         link: EngineLink,
         tasks: GuiTasks,
         filter_text: Callable[[], str],
+        book: RuleBook,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.link = link
         self.tasks = tasks
+        self.book = book
         self._filter_text = filter_text
         self.rules: list[dict[str, Any]] = []
         """The engine's rules, as it last listed them."""
-        self._reading = False
-        self._read_again = False
         self._dialog: BreakpointDialog | None = None
 
         self.tree = QTreeWidget()
@@ -116,34 +114,16 @@ class BreakpointsPanel(QWidget):
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.empty_label)
         layout.addLayout(buttons)
+        book.listed.connect(self.show_rules)
 
-    # Reading the engine's list
+    # The engine's list
 
     def refresh(self) -> None:
-        """Read the rules again (one read at a time; a change meanwhile
-        reads once more after it)."""
-        if self._reading:
-            self._read_again = True
-            return
-        self._reading = True
-        self.tasks.spawn(self._read(), "Reading the breakpoints")
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                self._read_again = False
-                try:
-                    result = await self.link.request("rules")
-                except (ChannelClosed, EngineError):
-                    return
-                self.show_rules(list(result["rules"]))
-                if not self._read_again:
-                    return
-        finally:
-            self._reading = False
+        """Read the rules again."""
+        self.book.refresh()
 
     def show_rules(self, rules: list[dict[str, Any]]) -> None:
-        """Show the engine's list, and hand it on to be kept."""
+        """Show the engine's list (its breakpoints)."""
         self.rules = rules
         selected = set(self.selected_ids())
         tree = self.tree
@@ -158,7 +138,6 @@ class BreakpointsPanel(QWidget):
         tree.blockSignals(False)
         self.empty_label.setVisible(tree.topLevelItemCount() == 0)
         self._selection_changed()
-        self.saved.emit([stored_form(rule) for rule in rules if is_breakpoint(rule)])
 
     def _item(self, rule: Mapping[str, Any]) -> QTreeWidgetItem:
         item = QTreeWidgetItem([rule_label(rule), ON_LABELS.get(on_of(rule), ""), hits_text(rule)])
@@ -265,25 +244,3 @@ class BreakpointsPanel(QWidget):
         except (ChannelClosed, EngineError) as exc:
             self.notice.emit(f"Breakpoint not changed: {exc}")
             self.refresh()
-
-    async def restore(self, stored: list[dict[str, Any]]) -> None:
-        """Give a new engine the rules the settings kept. A list the
-        engine refuses whole (a file edited by hand) goes in one rule at
-        a time, and whatever it still refuses is said."""
-        if not stored:
-            return  # a new engine has none already
-        try:
-            result = await self.link.request("set_rules", rules=stored)
-        except ChannelClosed:
-            return  # the engine is gone already; the next one gets them
-        except EngineError:
-            for rule in stored:
-                try:
-                    await self.link.request("add_rule", rule=rule)
-                except EngineError as exc:
-                    self.notice.emit(f"A saved breakpoint was dropped: {exc}")
-                except ChannelClosed:
-                    return
-            self.refresh()
-            return
-        self.show_rules(list(result["rules"]))

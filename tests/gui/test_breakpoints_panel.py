@@ -168,11 +168,9 @@ def test_a_rule_added_behind_the_window_shows_and_is_switched_and_removed(
         await _until(lambda: panel.labels() == ["host:api"], what="the rule listed")
         item = panel.tree.topLevelItem(0)
         assert item is not None and item.text(1) == "both"
-        assert app.settings.gui.breakpoints[0]["match"] == "host:api"
+        assert app.settings.gui.rules[0]["match"] == "host:api"
         item.setCheckState(0, Qt.CheckState.Unchecked)
-        await _until(
-            lambda: not app.settings.gui.breakpoints[0]["enabled"], what="switched off, kept"
-        )
+        await _until(lambda: not app.settings.gui.rules[0]["enabled"], what="switched off, kept")
         assert not (await engine_rules(app))[0]["enabled"]
         # One the engine cannot use is listed with why, in red.
         await app.link.request(
@@ -190,9 +188,9 @@ def test_a_rule_added_behind_the_window_shows_and_is_switched_and_removed(
         panel.tree.topLevelItem(0).setSelected(True)  # type: ignore[union-attr]
         panel.remove_selected()
         await _until(lambda: panel.labels() == ["status:404"], what="the first removed")
-        assert [r["match"] for r in app.settings.gui.breakpoints] == ["status:404"]
+        assert [r["match"] for r in app.settings.gui.rules] == ["status:404"]
         saved = json.loads((app.options.confdir / "settings.json").read_text())
-        assert [r["match"] for r in saved["gui"]["breakpoints"]] == ["status:404"]
+        assert [r["match"] for r in saved["gui"]["rules"]] == ["status:404"]
 
     assert run_app(scenario) == 0
 
@@ -256,7 +254,7 @@ def test_breakpoints_are_kept_and_given_to_a_restarted_engine(run_app: RunApp) -
         ]
         assert panel.labels() == ["method:POST", 'path:"/a b"']
         saved = json.loads((app.options.confdir / "settings.json").read_text())
-        assert [r["match"] for r in saved["gui"]["breakpoints"]] == ["method:POST", 'path:"/a b"']
+        assert [r["match"] for r in saved["gui"]["rules"]] == ["method:POST", 'path:"/a b"']
 
     assert run_app(scenario) == 0
 

@@ -41,6 +41,8 @@ def test_the_file_menu_has_its_entries_and_shortcuts(run_app: RunApp, tmp_path: 
             ("Save As…", "Ctrl+Shift+S"),
             ("Import HAR…", "Ctrl+Shift+I"),
             ("Export HAR…", "Ctrl+Shift+E"),
+            ("Import Rules…", ""),
+            ("Export Rules…", ""),
             ("Quit", QKeySequence(QKeySequence.StandardKey.Quit).toString()),
         ]
         menu = app.sessions.menu
