@@ -3,12 +3,20 @@
 ``as_curl`` exports: every field is shell-quoted (``shlex.quote``), so a
 header or body holding quotes, ``$`` or newlines cannot break out of its
 argument when pasted into a shell. Proxy credentials are never exported.
+A body that is not printable UTF-8 text (a NUL, which no argument can
+carry, other control bytes, invalid UTF-8) goes through standard input:
+``printf '<octal escapes>' | curl ... --data-binary @-``, byte for byte.
+``--compressed`` is added when the request's Accept-Encoding asks for an
+encoding curl can decode (the header itself is kept, so curl sends it as
+captured).
 
 ``parse_curl`` imports what a user pastes (a browser's "Copy as cURL", a
 command from documentation, ``as_curl``'s own output): the request curl
 would send, with the headers curl's options imply (``-u``, ``-b``,
 ``--json`` and so on) but not the ones curl adds by itself (Accept,
-User-Agent). What cannot be known from the text alone (``@file`` data, an
+User-Agent). ``printf 'FORMAT' | curl ...`` with ``--data-binary @-``
+(``as_curl``'s form for binary bodies) reads the body from the printf's
+format. What cannot be known from the text alone (``@file`` data, an
 option this reader does not know, which may take a value) is refused in
 one line rather than guessed.
 """
@@ -16,6 +24,7 @@ one line rather than guessed.
 from __future__ import annotations
 
 import base64
+import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +48,48 @@ from inspector.core.shell_words import ShellSyntaxError, split_words
 _SKIPPED = HOP_BY_HOP | {b"host", b"content-length", b"transfer-encoding"}
 
 
+_DECODABLE = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd"})
+_PIPE = re.compile(r"\s*printf\s+'([^']*)'\s*\|\s*(curl\b.*)", re.DOTALL)
+
+
+def printable_text(body: bytes) -> str | None:
+    """The body as text a shell argument (or a string literal) can carry:
+    UTF-8 without NUL or control bytes but tabs and line breaks; else None."""
+    if b"\x00" in body:
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any((ord(c) < 32 and c not in "\t\r\n") or ord(c) == 127 for c in text):
+        return None
+    return text
+
+
+def printf_format(data: bytes) -> str:
+    """``data`` as a printf format in single quotes: printable ASCII as is
+    (``%`` doubled, backslash escaped), every other byte an octal escape."""
+    out = []
+    for byte in data:
+        char = chr(byte)
+        if char == "%":
+            out.append("%%")
+        elif char == "\\":
+            out.append("\\\\")
+        elif 32 <= byte < 127 and char != "'":
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03o}")
+    return "'" + "".join(out) + "'"
+
+
+def _asks_compression(value: bytes | None) -> bool:
+    if value is None:
+        return False
+    codings = {part.split(b";")[0].strip().lower().decode("latin-1") for part in value.split(b",")}
+    return bool(codings & _DECODABLE)
+
+
 def as_curl(flow: Flow) -> str:
     request = flow.request
     parts = ["curl"]
@@ -54,12 +105,21 @@ def as_curl(flow: Flow) -> str:
             continue
         header = name.decode("latin-1") + ": " + value.decode("latin-1")
         parts += ["-H", shlex.quote(header)]
+    if _asks_compression(request.header(b"accept-encoding")):
+        parts.append("--compressed")
+    prefix = ""
     if request.body:
-        body = request.body.decode("utf-8", "replace")
-        parts += ["--data-binary", shlex.quote(body)]
-        if request.body_truncated:
-            parts.insert(1, "# body truncated at the capture limit;")
-    return " ".join(parts)
+        text = printable_text(request.body)
+        if text is not None:
+            parts += ["--data-binary", shlex.quote(text)]
+        else:
+            prefix = f"printf {printf_format(request.body)} | "
+            parts += ["--data-binary", "@-"]
+    command = prefix + " ".join(parts)
+    if request.body_truncated:
+        # On a line of its own: a comment inside the command would end it.
+        command = "# the body was cut at the capture limit\n" + command
+    return command
 
 
 # Import: a pasted curl command line back into a request.
@@ -79,24 +139,72 @@ class CurlRequest:
 
 def parse_curl(text: str) -> CurlRequest:
     """The request a curl command line would send. Raises CurlError."""
+    stdin: bytes | None = None
+    piped = _PIPE.fullmatch(_without_comments(text))
+    if piped is not None:
+        stdin = _printf_bytes(piped.group(1))
+        text = piped.group(2)
     try:
         words = split_words(text)
     except ShellSyntaxError as exc:
         raise CurlError(str(exc)) from None
     if not words or words[0] != "curl":
         raise CurlError("the command does not start with curl")
-    return _Reader(words[1:]).request()
+    return _Reader(words[1:], stdin).request()
+
+
+def _without_comments(text: str) -> str:
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    return "\n".join(lines).strip()
+
+
+_PRINTF_ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92}
+
+
+def _printf_bytes(form: str) -> bytes:
+    """What ``printf 'form'`` writes: its escapes and ``%%``; any other
+    conversion is refused (it would need arguments this reader ignores)."""
+    out = bytearray()
+    i, end = 0, len(form)
+    while i < end:
+        char = form[i]
+        if char == "\\" and i + 1 < end:
+            code = form[i + 1]
+            if code in "01234567":
+                j = i + 1
+                while j < end and j < i + 4 and form[j] in "01234567":
+                    j += 1
+                out.append(int(form[i + 1 : j], 8) & 0xFF)
+                i = j
+                continue
+            if code in _PRINTF_ESCAPES:
+                out.append(_PRINTF_ESCAPES[code])
+                i += 2
+                continue
+            out += b"\\"
+            i += 1
+        elif char == "%":
+            if form.startswith("%%", i):
+                out += b"%"
+                i += 2
+                continue
+            raise CurlError("printf with conversions (%s, %b) is not supported; paste the data")
+        else:
+            out += char.encode("utf-8")
+            i += 1
+    return bytes(out)
 
 
 class _Reader:
-    def __init__(self, args: list[str]) -> None:
+    def __init__(self, args: list[str], stdin: bytes | None = None) -> None:
         self.args = args
+        self.stdin = stdin
         self.urls: list[str] = []
         self.method: str | None = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.removed: set[bytes] = set()
         self.derived: list[tuple[bytes, bytes]] = []
-        self.data: list[str] = []
+        self.data: list[bytes] = []
         self.json = False
         self.cookies: list[str] = []
         self.head = self.get = self.compressed = False
@@ -145,8 +253,14 @@ class _Reader:
         if option in REFUSED:
             raise CurlError(REFUSED[option])
         kind = DATA.get(option)
-        if kind is not None:
-            self.data.append(_data(kind, value))
+        if kind is not None and value == "@-" and kind != "raw" and self.stdin is not None:
+            data = self.stdin
+            if kind == "data":
+                data = data.replace(b"\r", b"").replace(b"\n", b"")
+            self.data.append(data)
+            self.json = self.json or kind == "json"
+        elif kind is not None:
+            self.data.append(_data(kind, value).encode())
             self.json = self.json or kind == "json"
         elif option == "--request":
             self.method = value
@@ -201,9 +315,9 @@ class _Reader:
             derived.append((b"Cookie", "; ".join(self.cookies).encode()))
         if self.compressed:
             derived.append((b"Accept-Encoding", ACCEPT_ENCODING))
-        body = ("" if self.json else "&").join(self.data).encode()
+        body = (b"" if self.json else b"&").join(self.data)
         if self.get and self.data:
-            url += ("&" if "?" in url else "?") + body.decode()
+            url += ("&" if "?" in url else "?") + body.decode("utf-8", "replace")
             body = b""
         trailing: list[tuple[bytes, bytes]] = []
         if self.json:

@@ -188,6 +188,10 @@ class Flow:
 
     t_start: float = 0.0
     """Request head complete."""
+    t_upstream_begin: float | None = None
+    """The engine asked for an upstream connection (pooled or new): what
+    came before it (rules, breakpoints, the engine's own work) is the
+    proxy's (``core.timing``)."""
     t_dns: float | None = None
     """The upstream's address resolved (None when reused, or a literal)."""
     t_connected: float | None = None
@@ -197,8 +201,14 @@ class Flow:
     connection was reused)."""
     t_request_sent: float | None = None
     t_response_start: float | None = None
-    """First byte of the response head."""
+    """The response head went to the client."""
+    t_response_head: float | None = None
+    """The response head arrived from the upstream; until
+    ``t_response_start`` the engine held it (rules, breakpoints)."""
     t_end: float | None = None
+    proxy_extra: float = 0.0
+    """Seconds the engine added outside the stamped gaps: a throttle's
+    pacing, minting a certificate for a tunnel (``core.timing``)."""
 
     @property
     def finished(self) -> bool:

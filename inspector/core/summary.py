@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inspector.core.flow import Flow, FlowState, authority, url
+from inspector.core.timing import proxy_time
 
 ID = 0
 T_START = 1
@@ -47,7 +48,10 @@ CLIENT = 20
 """The launched client that made the flow (``Flow.client_name``); empty for
 others. Appended later: a row without it (an older session file) is whole,
 and reads as an empty name."""
-FIELDS = 21
+PROXY_TIME = 21
+"""Seconds the proxy added to the flow (``core.timing.proxy_time``), -1.0
+while unknown. Appended later: a row without it reads as unknown."""
+FIELDS = 22
 
 WS_MSGS_UP = 0
 WS_MSGS_DOWN = 1
@@ -144,16 +148,23 @@ def summarize(flow: Flow) -> tuple[Any, ...]:
         flow.tunnel_id or 0,
         websocket,
         flow.client_name,
+        _or_unknown(proxy_time(flow)),
     )
+
+
+def _or_unknown(seconds: float | None) -> float:
+    return -1.0 if seconds is None else seconds
 
 
 def check_row(row: Any) -> bool:
     """Whether ``row`` (from the wire) has the shape of a summary row."""
     return (
         isinstance(row, tuple | list)
-        # The client, appended later, may be missing (an older session).
+        # The client and the proxy time, appended later, may be missing
+        # (an older session).
         and CLIENT <= len(row) <= FIELDS
-        and (len(row) == CLIENT or isinstance(row[CLIENT], str))
+        and (len(row) <= CLIENT or isinstance(row[CLIENT], str))
+        and (len(row) <= PROXY_TIME or _is_number(row[PROXY_TIME]))
         and type(row[ID]) is int
         and row[ID] > 0
         and isinstance(row[T_START], float | int)
@@ -180,6 +191,10 @@ def check_row(row: Any) -> bool:
         and row[TUNNEL_ID] in _INT64
         and _check_websocket(row[WEBSOCKET])
     )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, float | int) and not isinstance(value, bool)
 
 
 def _check_websocket(value: Any) -> bool:
@@ -224,6 +239,8 @@ class FlowRow:
     """Counters by ``WS_*`` position; empty unless a WebSocket flow."""
     client: str = ""
     """The launched client that made the flow, or empty."""
+    proxy_time: float | None = None
+    """Seconds the proxy added (``core.timing``), None while unknown."""
 
     @property
     def is_websocket(self) -> bool:
@@ -296,9 +313,18 @@ def row_of(values: tuple[Any, ...]) -> FlowRow:
         values[TUNNEL_ID],
         tuple(values[WEBSOCKET]),
         client_of(values),
+        proxy_time_of(values),
     )
 
 
 def client_of(values: tuple[Any, ...] | list[Any]) -> str:
     """A wire row's client name; empty when the row predates the field."""
     return values[CLIENT] if len(values) > CLIENT else ""
+
+
+def proxy_time_of(values: tuple[Any, ...] | list[Any]) -> float | None:
+    """A wire row's proxy time; None when unknown or the row predates it."""
+    if len(values) <= PROXY_TIME:
+        return None
+    seconds = float(values[PROXY_TIME])
+    return seconds if seconds >= 0 else None

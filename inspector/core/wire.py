@@ -144,6 +144,10 @@ def flow_to_wire(flow: Flow, inline: int = BODY_INLINE) -> dict[str, Any]:
             flow.t_dns,
             flow.t_connected,
         ],
+        # Appended later, optional (docs/protocol.md, Versioning).
+        "t_upstream_begin": flow.t_upstream_begin,
+        "t_response_head": flow.t_response_head,
+        "proxy_extra": flow.proxy_extra,
         "imported": flow.imported,
         "replay_of": flow.replay_of,
         "composed": flow.composed,
@@ -256,6 +260,11 @@ def flow_from_wire(wire: Any) -> FlowDetail:
     flow.t_end = _time(times[4])
     flow.t_dns = _time(times[5])
     flow.t_connected = _time(times[6])
+    flow.t_upstream_begin = _time(wire.get("t_upstream_begin"))
+    flow.t_response_head = _time(wire.get("t_response_head"))
+    extra = wire.get("proxy_extra", 0.0)
+    _check(isinstance(extra, float | int) and not isinstance(extra, bool), "flow")
+    flow.proxy_extra = float(extra)
     flow.imported = bool(wire.get("imported"))
     replay_of = wire.get("replay_of")
     _check(replay_of is None or type(replay_of) is int, "flow")

@@ -1,57 +1,51 @@
-"""The Timing tab: a flow's phases drawn as bars on one time axis."""
+"""The Timing tab: a flow's phases (``core.timing``) drawn as bars on one
+time axis, phases that did not happen named as such (a reused connection,
+no TLS for http, unknown for an imported flow), and the proxy time."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from inspector.core.flow import Flow
 from inspector.core.format import duration
+from inspector.core.timing import PROXY, Phase, phases, proxy_time, short
+from inspector.gui.phase_colors import PHASE_COLORS, phase_text
 
-PHASE_COLORS = {
-    "Connect": QColor(241, 162, 52),
-    "Send": QColor(76, 154, 255),
-    "Wait": QColor(137, 110, 233),
-    "Receive": QColor(46, 170, 98),
-}
 ROW_HEIGHT = 26
 LABEL_WIDTH = 90
-VALUE_WIDTH = 80
-
-
-def phases(flow: Flow) -> list[tuple[str, float, float]]:
-    """``(name, start, end)`` in seconds from the flow's start, for each
-    phase whose bounds are known."""
-    t0 = flow.t_start
-    marks = [
-        ("Connect", t0, flow.t_upstream_connected),
-        ("Send", flow.t_upstream_connected or t0, flow.t_request_sent),
-        ("Wait", flow.t_request_sent, flow.t_response_start),
-        ("Receive", flow.t_response_start, flow.t_end),
-    ]
-    result = []
-    for name, start, end in marks:
-        if start is not None and end is not None and end >= start:
-            result.append((name, start - t0, end - t0))
-    return result
+VALUE_WIDTH = 130
 
 
 class TimingView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._phases: list[tuple[str, float, float]] = []
+        self._phases: list[Phase] = []
         self._total = 0.0
+        self._proxy: float | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
     def set_flow(self, flow: Flow | None) -> None:
         if flow is None:
-            self._phases, self._total = [], 0.0
+            self._phases, self._total, self._proxy = [], 0.0, None
         else:
             self._phases = phases(flow)
-            self._total = flow.duration or max((end for _, _, end in self._phases), default=0.0)
+            ends = (p.end for p in self._phases if p.end is not None)
+            self._total = flow.duration or max(ends, default=0.0)
+            self._proxy = proxy_time(flow)
         self.updateGeometry()
         self.update()
+
+    def rows(self) -> list[tuple[str, str]]:
+        """What each row says: the phase's name and its text, then the
+        total and the proxy time (the tests read this)."""
+        result = [(p.name, phase_text(p)) for p in self._phases]
+        if self._phases:
+            result.append(("Total", duration(self._total)))
+            added = short(self._proxy) if self._proxy is not None else "unknown"
+            result.append(("Proxy time", added))
+        return result
 
     def sizeHint(self) -> QSize:
         return QSize(400, ROW_HEIGHT * (len(self._phases) + 2) + 16)
@@ -60,29 +54,43 @@ class TimingView(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         text = self.palette().color(QPalette.ColorRole.Text)
+        muted = self.palette().color(QPalette.ColorRole.PlaceholderText)
         painter.setPen(text)
         if not self._phases:
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No timing yet")
             return
         width = max(self.width() - LABEL_WIDTH - VALUE_WIDTH - 24, 20)
         scale = width / self._total if self._total > 0 else 0.0
+        left = LABEL_WIDTH + 8
         y = 8
-        for name, start, end in self._phases:
+        for phase in self._phases:
             painter.setPen(text)
             painter.drawText(
-                QRectF(8, y, LABEL_WIDTH, ROW_HEIGHT), Qt.AlignmentFlag.AlignVCenter, name
+                QRectF(8, y, LABEL_WIDTH, ROW_HEIGHT), Qt.AlignmentFlag.AlignVCenter, phase.name
             )
-            bar = QRectF(LABEL_WIDTH + 8 + start * scale, y + 6, max((end - start) * scale, 2), 14)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(PHASE_COLORS[name])
-            painter.drawRoundedRect(bar, 3, 3)
-            painter.setPen(text)
-            painter.drawText(
-                QRectF(self.width() - VALUE_WIDTH - 8, y, VALUE_WIDTH, ROW_HEIGHT),
-                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                duration(end - start),
-            )
+            value = QRectF(self.width() - VALUE_WIDTH - 8, y, VALUE_WIDTH, ROW_HEIGHT)
+            right = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
+            if phase.start is not None and phase.end is not None:
+                bar = QRectF(
+                    left + phase.start * scale, y + 6, max((phase.end - phase.start) * scale, 2), 14
+                )
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(PHASE_COLORS[phase.name])
+                painter.drawRoundedRect(bar, 3, 3)
+                painter.setPen(text)
+            else:
+                painter.setPen(muted)
+            painter.drawText(value, right, phase_text(phase))
             y += ROW_HEIGHT
+        painter.setPen(text)
+        added = short(self._proxy) if self._proxy is not None else "unknown"
+        painter.setPen(PHASE_COLORS[PROXY])
+        painter.drawText(
+            QRectF(8, y + 4, self.width() - 16, ROW_HEIGHT),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            f"Proxy time {added}",
+        )
+        painter.setPen(text)
         painter.drawText(
             QRectF(8, y + 4, self.width() - 16, ROW_HEIGHT),
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,

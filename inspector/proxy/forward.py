@@ -38,6 +38,7 @@ from inspector.proxy.errors import ClientError, ClientGone, UpstreamError
 from inspector.proxy.exchange import ClientSide
 from inspector.proxy.intercept import on_request, on_response, wants_response
 from inspector.proxy.stream import StreamClosed
+from inspector.proxy.throttle import Throttled
 from inspector.proxy.upstream import Origin, UpstreamConnection
 from inspector.proxy.websocket import relay_websocket
 
@@ -84,6 +85,7 @@ async def forward(client: ClientSide, flow: Flow, method: bytes, target: Target)
             expect = find_header(flow.request.headers, b"expect")
             expects_continue = expect is not None and expect.lower() == b"100-continue"
             response = await _send_body_and_read_head(client, conn, flow, expects_continue)
+        ctx.recorder.response_head_received(flow)
         if isinstance(response, h11.InformationalResponse):
             # 101: the WebSocket owns both connections from here on.
             switched, conn = conn, None
@@ -111,6 +113,8 @@ async def forward(client: ClientSide, flow: Flow, method: bytes, target: Target)
         if conn is not None:
             _release(ctx, conn, target.host)
             conn = None
+        if isinstance(client, Throttled):
+            ctx.recorder.proxy_added(flow, client.paced)
         ctx.recorder.finished(flow)
         return keep_alive
     finally:
@@ -140,6 +144,7 @@ async def _start(
     """
     pool, recorder = client.ctx.pool, client.ctx.recorder
     has_body = http_rules.has_body(out.headers.raw_items())
+    recorder.upstream_wanted(flow)
     for attempt in (1, 2):
         conn = pool.checkout(origin, websocket) if attempt == 1 else None
         reused = conn is not None

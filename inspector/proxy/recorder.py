@@ -54,9 +54,14 @@ PROGRESS_STEP = 1024 * 1024
 
 
 class FlowRecorder:
-    def __init__(self, store: FlowStore, sink: EventSink) -> None:
+    def __init__(
+        self, store: FlowStore, sink: EventSink, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.sink = sink
+        self.clock = clock
+        """Every stamp's time source: a test injects one to check what
+        ``core.timing`` makes of a stall."""
         self.on_settled: Callable[[Flow], None] | None = None
         """Told of each flow once it is over (the session writer)."""
 
@@ -77,7 +82,7 @@ class FlowRecorder:
         flow.request = request
         flow.replay_of = replay_of
         flow.client_name = tunnel.client_name if tunnel is not None else client_name
-        flow.t_start = time.time()
+        flow.t_start = self.clock()
         if tunnel is not None:
             flow.tunnel_id = tunnel.id
             assert tunnel.tunnel is not None
@@ -88,11 +93,22 @@ class FlowRecorder:
     def sending_replay(self, flow: Flow) -> None:
         """A replay's turn came: its time starts now, not when it was
         queued with the others."""
-        flow.t_start = time.time()
+        flow.t_start = self.clock()
 
     def aimed_at_proxy(self, flow: Flow, host: str, port: int) -> None:
         """The request is for the proxy itself (its help page)."""
         flow.request.host, flow.request.port = host, port
+
+    def upstream_wanted(self, flow: Flow) -> None:
+        """The engine asks for an upstream connection (pooled or new); the
+        proxy's work on the request is over."""
+        flow.t_upstream_begin = self.clock()
+
+    def proxy_added(self, flow: Flow, seconds: float) -> None:
+        """The engine added ``seconds`` outside the stamped gaps (a
+        throttle's pacing, minting a certificate)."""
+        if seconds > 0:
+            flow.proxy_extra += seconds
 
     def upstream_connected(
         self,
@@ -107,7 +123,7 @@ class FlowRecorder:
         ``t_dns``, TCP up at ``t_connected``, ready now) or one reused
         from the pool."""
         if new:
-            flow.t_upstream_connected = time.time()
+            flow.t_upstream_connected = self.clock()
             flow.t_dns, flow.t_connected = t_dns, t_connected
         flow.upstream_addr = address
         flow.upstream_tls = tls
@@ -125,11 +141,11 @@ class FlowRecorder:
         """The response head (and as much of its body as will be held)
         arrived; it goes to the client once a breakpoint lets it."""
         flow.response = response
-        flow.t_response_start = time.time()
+        flow.t_response_start = self.clock()
 
     def paused(self, flow: Flow, phase: str) -> None:
         """A breakpoint holds the flow at ``phase``."""
-        now = time.time()
+        now = self.clock()
         flow.paused, flow.t_paused = phase, now
         self.sink.emit(FlowHeld(flow.id))
         self.sink.emit(FlowPaused(flow.id, phase, int(now * 1000)))
@@ -141,7 +157,7 @@ class FlowRecorder:
         if not phase:
             return
         if flow.t_paused is not None:
-            flow.paused_total += time.time() - flow.t_paused
+            flow.paused_total += self.clock() - flow.t_paused
         flow.paused = ""
         if changed:
             flow.edits.append(f"{phase}: {changed}")
@@ -166,12 +182,17 @@ class FlowRecorder:
         """The whole request went upstream (with ``body``, what was captured of it)."""
         if body is not None:
             _keep(flow.request, body)
-        flow.t_request_sent = time.time()
+        flow.t_request_sent = self.clock()
+
+    def response_head_received(self, flow: Flow) -> None:
+        """The upstream's response head arrived (the engine may hold it
+        before it goes to the client)."""
+        flow.t_response_head = self.clock()
 
     def response_started(self, flow: Flow, response: Response) -> None:
         """The response head went to the client; its body follows."""
         flow.response = response
-        flow.t_response_start = time.time()
+        flow.t_response_start = self.clock()
         flow.state = FlowState.STREAMING
         self.sink.emit(FlowResponseHead(flow.id))
 
@@ -192,7 +213,7 @@ class FlowRecorder:
         """The exchange completed (answered locally with ``response``)."""
         if response is not None:
             flow.response = response
-        flow.t_end = time.time()
+        flow.t_end = self.clock()
         flow.state = FlowState.COMPLETE
         self.sink.emit(FlowFinished(flow.id))
         self._settle(flow)
@@ -202,7 +223,7 @@ class FlowRecorder:
         if response is not None:
             flow.response = response
         flow.error = FlowError(kind, message)
-        flow.t_end = time.time()
+        flow.t_end = self.clock()
         flow.state = FlowState.FAILED
         self.sink.emit(FlowFailed(flow.id))
         self._settle(flow)
@@ -228,7 +249,7 @@ class FlowRecorder:
         info = TunnelInfo()
         flow.tunnel = info
         flow.response = Response(status=200, reason="Connection Established")
-        flow.t_response_start = time.time()
+        flow.t_response_start = self.clock()
         self.sink.emit(TunnelOpened(flow.id))
         return info
 
@@ -250,7 +271,7 @@ class FlowRecorder:
     def tunnel_relaying(self, flow: Flow, address: tuple[str, int]) -> None:
         """Bytes now pass untouched to ``address``."""
         flow.upstream_addr = address
-        flow.t_upstream_connected = time.time()
+        flow.t_upstream_connected = self.clock()
         self.sink.emit(TunnelPassthrough(flow.id))
 
     def tunnel_bytes(self, flow: Flow, up: int = 0, down: int = 0) -> None:
@@ -263,7 +284,7 @@ class FlowRecorder:
         """The tunnel ended (with ``error``, if it failed), opened or not."""
         if flow.tunnel is None:
             flow.tunnel = TunnelInfo()
-        flow.t_end = time.time()
+        flow.t_end = self.clock()
         if error is None:
             flow.state = FlowState.COMPLETE
             self.sink.emit(TunnelClosed(flow.id))
@@ -301,7 +322,7 @@ class FlowRecorder:
         limits and the store's budget."""
         info = flow.websocket
         assert info is not None
-        now = time.time()
+        now = self.clock()
         for item in decoded:
             message = WsMessage(
                 0,
@@ -338,7 +359,7 @@ class FlowRecorder:
         info = flow.websocket
         assert info is not None
         info.end = end
-        flow.t_end = time.time()
+        flow.t_end = self.clock()
         if error is None:
             flow.state = FlowState.COMPLETE
             self.sink.emit(FlowFinished(flow.id))

@@ -38,6 +38,8 @@ class Pacer:
         self.slice = max(MIN_SLICE, int(self.rate * SLICE_SECONDS))
         self._clock = clock
         self._next = clock()
+        self.waited = 0.0
+        """Seconds spent holding bytes back (proxy time, ``core.timing``)."""
 
     def pieces(self, data: bytes) -> list[bytes]:
         view = memoryview(data)
@@ -49,6 +51,7 @@ class Pacer:
         start = max(now, self._next)
         self._next = start + size / self.rate
         if start > now:
+            self.waited += start - now
             await asyncio.sleep(start - now)
 
 
@@ -62,6 +65,11 @@ class Throttled:
         self.action = action
         self._down = Pacer(action.down_kbps) if action.down_kbps else None
         self._up = Pacer(action.up_kbps) if action.up_kbps else None
+
+    @property
+    def paced(self) -> float:
+        """Seconds the pacing held bytes back, both ways."""
+        return sum(p.waited for p in (self._down, self._up) if p is not None)
 
     async def latency(self) -> None:
         if self.action.latency_ms:

@@ -112,6 +112,7 @@ async def _intercept(client: ClientSide, raw: Stream, tunnel: TunnelContext) -> 
     assert ctx.certs is not None
     certs = ctx.certs
     recorder.tunnel_mode(flow, "intercept")
+    minting = recorder.clock()
     try:
         context = certs.server_context(tunnel.host)
     except Exception as exc:
@@ -120,6 +121,8 @@ async def _intercept(client: ClientSide, raw: Stream, tunnel: TunnelContext) -> 
         )
         raw.abort()
         return
+    # A cached certificate costs microseconds; a new one is the proxy's time.
+    recorder.proxy_added(flow, recorder.clock() - minting)
     tls = TlsStream.server(raw, context)
     sni: list[str] = []
 
@@ -127,10 +130,12 @@ async def _intercept(client: ClientSide, raw: Stream, tunnel: TunnelContext) -> 
         if name:
             sni.append(name)
             if name != tunnel.host:
+                minting = recorder.clock()
                 try:
                     sslobj.context = certs.server_context(name)
                 except Exception:
                     return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+                recorder.proxy_added(flow, recorder.clock() - minting)
         return None
 
     # Contexts are shared between connections, so the context's callback

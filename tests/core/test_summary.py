@@ -128,7 +128,7 @@ def _with(index: int, value: Any) -> list[Any]:
 BAD_ROWS = [
     ("None", None),
     ("a map", {"id": 1}),
-    ("too short", GOOD[:-2]),
+    ("too short", GOOD[:-3]),
     ("client not text", _with(S.CLIENT, 1)),
     ("too long", (*GOOD, 0)),
     ("id zero", _with(S.ID, 0)),
