@@ -19,6 +19,7 @@ from inspector.core.config import config_dir, load_settings, sessions_dir
 from inspector.core.filter import FilterError, parse_filter
 from inspector.core.hostmatch import HostPatternError, HostPatterns
 from inspector.core.http_rules import MessageRejected, split_authority
+from inspector.core.render_wire import HELPER_COMMAND as RENDER_COMMAND
 from inspector.core.rule_actions import RuleError
 from inspector.core.rules_file import read_rules
 from inspector.core.session import Session, SessionError
@@ -400,6 +401,10 @@ def main(argv: list[str] | None = None) -> int:
         from inspector.launch import watch
 
         return watch.main(argv[1:])
+    if argv[:1] == [RENDER_COMMAND]:
+        from inspector import render_helper
+
+        return render_helper.main(argv[1:])
     if argv[:1] == ["__session_writer__"]:
         from inspector.proxy import session_process
 

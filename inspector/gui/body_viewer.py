@@ -1,9 +1,14 @@
-"""The body viewer: pretty JSON, text, image or hex, chosen per body.
+"""The body viewer: pretty JSON (as text or a collapsible tree), text
+highlighted for JSON, XML, HTML, JavaScript and CSS, an image with its size
+and dimensions, or hex, chosen per body.
 
-Rendering (decompression, JSON pretty-printing, hex dumps) runs on a worker
-thread, so a large body never freezes the window; the newest request wins
-when the selection changes mid-render. Bodies over 1 MiB open truncated with
-a "Show all" button.
+Rendering (decompression, JSON pretty-printing, highlighting, the JSON
+tree, hex dumps; ``core/body_render.py``) runs on a worker thread for small
+bodies and in the render helper process for large ones, with a placeholder
+meanwhile; the text then goes in a slice at a time and colours are laid on
+the lines in sight (``body_text.py``), so no body holds the GUI thread. The
+newest request wins when the selection changes mid-render. Text and hex
+bodies over 1 MiB open truncated with a "Show all" button; JSON opens whole.
 
 The filter's body terms are highlighted in a JSON or text body, the current
 match in a stronger colour; F3 and Shift+F3 (or the arrows by the note) step
@@ -14,6 +19,8 @@ Signals:
     highlighted(): the matches of the filter's body terms are on screen;
         before ``rendered`` unless the text is over 1 MiB, when they are
         found on the worker thread.
+    coloured(): the syntax highlighting of the body shown has arrived.
+    tree_shown(): the JSON tree of the body shown has arrived.
 """
 
 from __future__ import annotations
@@ -21,8 +28,16 @@ from __future__ import annotations
 import concurrent.futures
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QFontDatabase, QKeySequence, QPixmap, QShortcut, QTextCursor
+from PySide6.QtCore import QBuffer, QByteArray, QObject, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QImageReader,
+    QKeySequence,
+    QPixmap,
+    QShortcut,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -36,13 +51,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.bodyview import BodyKind, BodyView, hexdump, render
+from inspector.core.body_render import TextPart, render_parts, runs_part, text_part, tree_part
+from inspector.core.bodyview import BodyKind, hexdump
 from inspector.core.filter_terms import Value
 from inspector.core.flow import Message
+from inspector.core.format import size
 from inspector.gui.body_find import MAX_MATCHES, Matches, document_matches
+from inspector.gui.body_text import RunPainter, TextLoader
+from inspector.gui.json_tree_view import JsonTreeView
+from inspector.gui.render_client import RenderHelper
 
 FIND_ON_WORKER = 1024 * 1024
 """Texts longer than this (in characters) are searched on the worker thread."""
+HELPER_ABOVE = 256 * 1024
+"""Bodies longer than this are rendered in the render helper process."""
+DECODE_PIXELS = 4_000_000
+"""Images with more pixels than this are decoded scaled to ``IMAGE_FIT``."""
+IMAGE_FIT = QSize(2048, 2048)
 
 # Dark text on both, so a match reads the same in light and dark palettes
 # (as a browser's find bar does).
@@ -61,12 +86,24 @@ class RenderRelay(QObject):
 class BodyViewer(QWidget):
     rendered = Signal()
     highlighted = Signal()
+    coloured = Signal()
+    tree_shown = Signal()
 
     def __init__(
-        self, executor: concurrent.futures.Executor, parent: QWidget | None = None
+        self,
+        executor: concurrent.futures.Executor,
+        parent: QWidget | None = None,
+        renderer: RenderHelper | None = None,
     ) -> None:
         super().__init__(parent)
         self._executor = executor
+        self.renderer = renderer if renderer is not None else RenderHelper(self)
+        self.renderer.part.connect(self._helper_part)
+        self.renderer.ended.connect(self._helper_ended)
+        self._slot = f"viewer-{id(self)}"
+        self._job: int | None = None
+        self.image_size = QSize()
+        """The shown image's dimensions (invalid when no image is shown)."""
         self._message: Message | None = None
         self._generation = 0
         self._relay = RenderRelay(self)
@@ -88,12 +125,19 @@ class BodyViewer(QWidget):
         self._show_all = QPushButton("Show all")
         self._show_all.clicked.connect(lambda: self._render(show_all=True))
         self._show_all.hide()
+        self.view_text = _toggle("Text", "The body as text")
+        self.view_tree = _toggle("Tree", "The JSON body as a collapsible tree")
+        self.view_text.setChecked(True)
+        self.view_text.clicked.connect(lambda: self._pick_view(tree=False))
+        self.view_tree.clicked.connect(lambda: self._pick_view(tree=True))
         self.match_label = QLabel()
         self.match_label.setStyleSheet("color: palette(placeholder-text);")
         self._previous = _arrow_button("▲", "Previous match (Shift+F3)", self.previous_match)
         self._next = _arrow_button("▼", "Next match (F3)", self.next_match)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.view_text)
+        bar.addWidget(self.view_tree)
         bar.addWidget(self._note, 1)
         bar.addWidget(self.match_label)
         bar.addWidget(self._previous)
@@ -108,6 +152,12 @@ class BodyViewer(QWidget):
         self.text.setReadOnly(True)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.loader = TextLoader(self.text)
+        self.loader.loaded.connect(self._text_loaded)
+        self.loader.progress.connect(self._loading)
+        self.painter = RunPainter(self.text)
+        self.tree = JsonTreeView()
+        self._described = ""
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         scroll = QScrollArea()
@@ -117,8 +167,9 @@ class BodyViewer(QWidget):
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder.setStyleSheet("color: palette(placeholder-text);")
         self._stack = QStackedWidget()
-        for widget in (self._placeholder, self.text, scroll):
+        for widget in (self._placeholder, self.text, scroll, self.tree):
             self._stack.addWidget(widget)
+        self._set_tree_available(False)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -134,57 +185,143 @@ class BodyViewer(QWidget):
     def _render(self, show_all: bool) -> None:
         self._generation += 1
         generation = self._generation
+        self._job = None
         message = self._message
+        self._set_tree_available(False)
+        self.painter.set_runs(None)
         if message is None or not message.body:
-            self._show(generation, None)
+            self._show_empty()
             return
         self._note.setText("Rendering…")
         self._clear_matches()
-        future = self._executor.submit(render, message, show_all)
+        if len(message.body) > HELPER_ABOVE:
+            self._placeholder.setText(f"Rendering {size(len(message.body))}…")
+            self._stack.setCurrentWidget(self._placeholder)
+            self._job = self.renderer.submit(self._slot, message, show_all)
+            return
+        future = self._executor.submit(lambda: list(render_parts(message, show_all)))
         future.add_done_callback(lambda f: self._relay.done.emit(generation, f))
 
     def _show(self, generation: int, result: object) -> None:
+        """A render from the worker thread: all its parts at once."""
         if generation != self._generation:
             return  # a newer selection replaced this one
-        self._show_all.hide()
-        if result is None:
-            self.kind = BodyKind.EMPTY
-            size = self._message.body_size if self._message is not None else 0
-            self._placeholder.setText("No body" if not size else "Body not captured")
-            self._note.setText("")
-            self._stack.setCurrentWidget(self._placeholder)
-            self._clear_matches()
-            self.rendered.emit()
-            return
         assert isinstance(result, concurrent.futures.Future)
         try:
-            view: BodyView = result.result()
+            parts = result.result()
         except Exception as exc:
-            self.kind = BodyKind.EMPTY
-            self._note.setText(f"Cannot render this body: {exc}")
-            self._stack.setCurrentWidget(self._placeholder)
-            self._clear_matches()
-            self.rendered.emit()
+            self._failed(str(exc))
             return
-        self.kind = view.kind
-        self._note.setText(_describe(view))
-        self._show_all.setVisible(view.truncated)
-        if view.kind is BodyKind.IMAGE:
-            pixmap = QPixmap()
-            if pixmap.loadFromData(view.data):
-                self.image.setPixmap(pixmap)
-                self._stack.setCurrentIndex(2)
-                self._clear_matches()
-                self.rendered.emit()
+        for kind, data in parts:
+            self._part(kind, data)
+
+    def _helper_part(self, job: int, kind: str, data: object) -> None:
+        if job == self._job:
+            assert isinstance(data, dict)
+            self._part(kind, data)
+
+    def _helper_ended(self, job: int, error: str) -> None:
+        if job == self._job and error:
+            self._failed(error)
+
+    def _show_empty(self) -> None:
+        self._show_all.hide()
+        self.kind = BodyKind.EMPTY
+        captured = self._message.body_size if self._message is not None else 0
+        self._placeholder.setText("No body" if not captured else "Body not captured")
+        self._note.setText("")
+        self._stack.setCurrentWidget(self._placeholder)
+        self.loader.clear()
+        self._clear_matches()
+        self.rendered.emit()
+
+    def _failed(self, reason: str) -> None:
+        self.kind = BodyKind.EMPTY
+        self._show_all.hide()
+        self._note.setText(f"Cannot render this body: {reason}")
+        self._placeholder.setText("Cannot render this body")
+        self._stack.setCurrentWidget(self._placeholder)
+        self._clear_matches()
+        self.rendered.emit()
+
+    def _part(self, kind: str, data: dict[str, object]) -> None:
+        if kind == "text":
+            self._show_text(text_part(data))
+        elif kind == "runs":
+            self.painter.set_runs(runs_part(data))
+            self.coloured.emit()
+        elif kind == "tree":
+            self.tree.set_tree(tree_part(data))
+            self._set_tree_available(True)
+            self.tree_shown.emit()
+
+    def _show_text(self, part: TextPart) -> None:
+        self.kind = part.kind
+        self._show_all.setVisible(part.truncated)
+        self._described = _describe(part)
+        self._note.setText(self._described)
+        self.image_size = QSize()
+        if part.kind is BodyKind.IMAGE:
+            if self._show_image(part):
                 return
             self.kind = BodyKind.BINARY
-            self._note.setText("Image data that does not decode; showing hex")
-            self.text.setPlainText(hexdump(view.data[:65536]))
+            self._described = "Image data that does not decode; showing hex"
+            self._note.setText(self._described)
+            text = hexdump(part.data[:65536])
         else:
-            self.text.setPlainText(view.text)
+            text = part.text
         self._stack.setCurrentWidget(self.text)
+        self.view_text.setChecked(True)
+        self.view_tree.setChecked(False)
+        self.loader.load(text)
+
+    def _loading(self, percent: int) -> None:
+        self._note.setText(f"{self._described} — loading {percent}%")
+
+    def _text_loaded(self) -> None:
+        self._note.setText(self._described)
+        self.painter.paint_visible()
         self._find()
         self.rendered.emit()
+
+    def _show_image(self, part: TextPart) -> bool:
+        buffer = QBuffer()
+        buffer.setData(QByteArray(part.data))
+        reader = QImageReader(buffer)
+        dimensions = reader.size()
+        kind = bytes(reader.format().data()).decode("ascii", "replace").upper()
+        if dimensions.isValid() and dimensions.width() * dimensions.height() > DECODE_PIXELS:
+            reader.setScaledSize(dimensions.scaled(IMAGE_FIT, Qt.AspectRatioMode.KeepAspectRatio))
+        image = reader.read()
+        if image.isNull():
+            return False
+        self.image_size = dimensions if dimensions.isValid() else image.size()
+        self._described = (
+            f"Image, {kind}, {self.image_size.width():,} × {self.image_size.height():,} px, "
+            f"{part.size:,} bytes" + (f" — {part.note}" if part.note else "")
+        )
+        self._note.setText(self._described)
+        self.image.setPixmap(QPixmap.fromImage(image))
+        self._stack.setCurrentIndex(2)
+        self.loader.clear()
+        self._clear_matches()
+        self.rendered.emit()
+        return True
+
+    def _set_tree_available(self, available: bool) -> None:
+        self.view_text.setVisible(available)
+        self.view_tree.setVisible(available)
+        if not available and self._stack.currentWidget() is self.tree:
+            self._stack.setCurrentWidget(self.text)
+
+    def _pick_view(self, tree: bool) -> None:
+        self.view_tree.setChecked(tree)
+        self.view_text.setChecked(not tree)
+        self._stack.setCurrentWidget(self.tree if tree else self.text)
+        if tree:
+            self._clear_matches()
+        else:
+            self._find()
 
     # Highlighting the filter's body terms
 
@@ -218,6 +355,8 @@ class BodyViewer(QWidget):
         )
 
     def _find(self) -> None:
+        if not self.loader.done:
+            return  # the text is still going in: searched once it is all in
         if not self._values or not self._searchable():
             self._clear_matches()
             self.highlighted.emit()
@@ -325,13 +464,27 @@ def _keys(values: list[Value]) -> list[tuple[str, str | None]]:
     return [(v.text, v.regex.pattern if v.regex is not None else None) for v in values]
 
 
-def _describe(view: BodyView) -> str:
+def _toggle(text: str, tip: str) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tip)
+    button.setCheckable(True)
+    button.setAutoRaise(True)
+    return button
+
+
+_LANGUAGE_LABELS = {"xml": "XML", "html": "HTML", "javascript": "JavaScript", "css": "CSS"}
+
+
+def _describe(part: TextPart) -> str:
     label = {
         BodyKind.JSON: "JSON",
         BodyKind.TEXT: "Text",
         BodyKind.IMAGE: "Image",
         BodyKind.BINARY: "Binary (hex)",
         BodyKind.EMPTY: "Empty",
-    }[view.kind]
-    details = f"{label}, {len(view.data):,} bytes"
-    return f"{details} — {view.note}" if view.note else details
+    }[part.kind]
+    if part.language and part.kind is BodyKind.TEXT:
+        label = _LANGUAGE_LABELS.get(part.language, label)
+    details = f"{label}, {part.size:,} bytes"
+    return f"{details} — {part.note}" if part.note else details

@@ -40,9 +40,9 @@ from inspector.core.rowbatch import RowBatch
 from inspector.gui.composer_curl import CurlDialog
 from inspector.gui.composer_history import ComposedRows, HistoryList
 from inspector.gui.composer_request import RequestEditor
-from inspector.gui.detail_pane import MessageView
 from inspector.gui.details import fetch_flow
 from inspector.gui.engine_link import EngineLink
+from inspector.gui.message_view import MessageView
 from inspector.gui.tasks import GuiTasks
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineError
