@@ -30,6 +30,9 @@ from inspector.core.relay import Batch, Relay
 from inspector.core.store import FlowStore
 from inspector.core.summary import summarize
 
+PROGRESS = "progress"
+"""The kind of ``BytesTransferred`` the recorder emits for a response body."""
+
 DEFAULT_BUDGET = 3_000
 """Rows per batch from each cursor. A row costs the window about 11 us to
 decode, check and apply (measured with a million rows), so a batch stays
@@ -93,7 +96,7 @@ class BatchBuilder:
             rows.extend(map(summarize, store.range(cursor + 1, through)))
             self.sent_through = through
         get = store.get
-        for flow_id in batch.changed_ids:
+        for flow_id in _changed(batch):
             if flow_id <= cursor:
                 flow = get(flow_id)
                 if flow is not None:
@@ -156,3 +159,14 @@ class BatchBuilder:
             "body_bytes": store.body_bytes,
             "rss": rss_bytes(),
         }
+
+
+def _changed(batch: Batch) -> list[int]:
+    """The flows whose rows to send again: those the relay says changed,
+    and those whose body made progress. Progress is a low event (counted,
+    droppable) rather than a flow event, but without a fresh row the Size
+    column would stand still through a long download and jump at its end."""
+    progressed = {int(a.key) for a in batch.low if a.kind == PROGRESS and a.key.isdigit()}
+    if not progressed:
+        return list(batch.changed_ids)
+    return sorted(progressed.union(batch.changed_ids))

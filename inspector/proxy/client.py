@@ -331,6 +331,11 @@ class ClientConnection:
                 request.port, request.target = target.port, target.path
         except MessageRejected as exc:
             refusal = ClientError(exc.status, _kind_for(exc.status), exc.message)
+            if target is None and method != "CONNECT":
+                if tunnel is not None and target_text.startswith("/"):
+                    request.scheme, request.host = tunnel.scheme, tunnel.host
+                    request.port = tunnel.port
+                _aim_for_display(request, target_text)
         credentials = ctx.settings.proxy_auth
         # Inside a tunnel the CONNECT that opened it was authenticated.
         if (
@@ -480,4 +485,18 @@ def _partial_request(pending: bytes) -> Request:
     line = pending.split(b"\n", 1)[0][:200].decode("latin-1").strip()
     method, _, rest = line.partition(" ")
     target = rest.rpartition(" ")[0] if " HTTP/" in rest else rest
-    return Request(method=method[:20], target=target)
+    request = Request(method=method[:20], target=target)
+    _aim_for_display(request, target)
+    return request
+
+
+def _aim_for_display(request: Request, target: str) -> None:
+    """Split an absolute-form target the proxy refused into host, port and
+    path where it parses, so the refused flow reads like any other (its
+    host in the Host column, not its whole URL in Path)."""
+    if target.startswith("/") or "://" not in target:
+        return
+    with contextlib.suppress(MessageRejected):
+        parsed = parse_absolute_target(target)
+        request.scheme, request.host = parsed.scheme, parsed.host
+        request.port, request.target = parsed.port, parsed.path
