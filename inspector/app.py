@@ -40,6 +40,7 @@ from inspector.core.memory import pin_mmap_threshold
 from inspector.core.mirror import RowMirror
 from inspector.core.protocol import Message, ProtocolError
 from inspector.core.session_files import new_path
+from inspector.gui import window_layout
 from inspector.gui.ca_dialog import CADialog
 from inspector.gui.controller import ProxyController
 from inspector.gui.engine_link import EngineLink
@@ -51,6 +52,7 @@ from inspector.gui.settings_dialog import SettingsDialog
 from inspector.gui.system_proxy import SystemProxyToggle
 from inspector.gui.tasks import ErrorReporter, GuiTasks, install_excepthook
 from inspector.gui.theme import apply_theme
+from inspector.gui.window_state import WindowStateFile
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineError
 from inspector.link.launcher import EngineHandle
@@ -108,7 +110,7 @@ class DesktopApp:
         self.window.filter_bar.saved_changed.connect(self._save_filters)
         self.window.filter_bar.set_history(self.settings.gui.filter_history)
         self.window.filter_bar.history_changed.connect(self._save_history)
-        self.window.breakpoints.panel.saved.connect(self._save_breakpoints)
+        self.window.breakpoints.book.saved.connect(self._save_rules)
         self.window.toggle_requested.connect(
             lambda: self.tasks.spawn(self.toggle_proxy(), "Starting or stopping the proxy")
         )
@@ -127,10 +129,17 @@ class DesktopApp:
             opened=options.open_path,
         )
         self.window.search.session_of = lambda: self.sessions.session
+        self.window.rules.install_file_menu(self.window.file_menu, self.window.quit_action)
         self.sessions.menu.new_session.connect(
             lambda: self.tasks.spawn(self.new_session(), "Starting a new session")
         )
         self.window.ca_action.setEnabled(False)
+        self.window_state = WindowStateFile(options.confdir if options.persist else None)
+        self._layout = self.window_state.load()
+        if options.theme != "system":
+            self._layout.theme = options.theme  # --theme wins over the View menu's choice
+        self._restore_layout()
+        self.window.ca_hint.done.connect(self._save_layout)
         self._wire_system_proxy()
         self._show_insecure_warning()
         for problem in options.problems:
@@ -197,6 +206,7 @@ class DesktopApp:
         if hasattr(self, "_signal_timer"):
             self._signal_timer.stop()
         self.sessions.stop()
+        self._save_layout()
         self.window.search.stop(quiet=True)
         self.system_proxy.shutdown()
         await self.link.shutdown(SHUTDOWN_WAIT)
@@ -205,6 +215,16 @@ class DesktopApp:
         self.window.hide()
         self.window.close()
         log.debug("shutdown took %.3f s", time.monotonic() - started)
+
+    def _restore_layout(self) -> None:
+        w = self.window
+        args = (w.workbench, w.columns, w.view_options, w.ca_hint)
+        window_layout.restore(w, self._layout, *args, closed=w.first_run_closed)
+
+    def _save_layout(self) -> None:
+        w = self.window
+        args = (w.workbench, w.columns, w.view_options, w.ca_hint)
+        self.window_state.save(window_layout.capture(w, self._layout, *args))
 
     def _install_signal_handlers(self) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -239,7 +259,7 @@ class DesktopApp:
         self._take_ca(hello)
         self.sessions.update_actions()
         await self.controller.configure()
-        await self.window.breakpoints.engine_started(self.settings.gui.breakpoints)
+        await self.window.breakpoints.engine_started(self.settings.gui.rules)
         # A search under way searched the old engine or file: start again.
         self.window.search_again()
 
@@ -334,9 +354,9 @@ class DesktopApp:
         self.settings.gui.filter_history = items
         self._save_gui()
 
-    def _save_breakpoints(self, rules: list[dict[str, Any]]) -> None:
-        if rules != self.settings.gui.breakpoints:
-            self.settings.gui.breakpoints = rules
+    def _save_rules(self, rules: list[dict[str, Any]]) -> None:
+        if rules != self.settings.gui.rules:
+            self.settings.gui.rules = rules
             self._save_gui()
 
     def _wire_system_proxy(self) -> None:

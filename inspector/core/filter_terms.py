@@ -84,7 +84,9 @@ class Term:
 
 
 Guard = tuple[str, "TextTest"]
-"""``("host" | "method" | "path", test)``."""
+"""``("host" | "method" | "path" | "status", test)``; a status guard
+reads the response's status as text, and holds only where the flow has
+a response (the rules judged at the response)."""
 
 
 def text_test(value: Value) -> TextTest:
@@ -163,12 +165,20 @@ def status_term(source: str, value: Value) -> Term:
         low = int(text[0]) * 100
 
         def test(row: FlowRow) -> bool:
-            return row.has_response and low <= row.status < low + 100
+            return _answered(row) and low <= row.status < low + 100
+
+        term = row_term(source, test, True)
+        term.guard = ("status", lambda status: status[:1] == text[0] and len(status) == 3)
+        return term
     elif len(text) == 3 and text.isascii() and text.isdigit():
         code = int(text)
 
         def test(row: FlowRow) -> bool:
-            return row.has_response and row.status == code
+            return _answered(row) and row.status == code
+
+        term = row_term(source, test, True)
+        term.guard = ("status", lambda status: status == text)
+        return term
     else:
         raise FilterError(
             f"status:{value.text} is not a status (try 404, 4xx, error or pending)",
@@ -179,6 +189,13 @@ def status_term(source: str, value: Value) -> Term:
 
 def _failed(row: FlowRow) -> bool:
     return row.state is FlowState.FAILED
+
+
+def _answered(row: FlowRow) -> bool:
+    """Whether the row's status is an answer: a tunnel that failed (its
+    client rejected the CA, say) got a 200 that led nowhere, and the table
+    shows it as the failure it is."""
+    return row.has_response and not (row.is_tunnel and row.state is FlowState.FAILED)
 
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -77,6 +77,8 @@ class RowMirror:
         self._mode = array("I")
         self._tunnel_id = array("q")
         self._client = array("I")
+        self._proxy = array("d")
+        """Proxy time in seconds, -1.0 while unknown (``core.timing``)."""
         self._errors: dict[int, str] = {}
         self._inner: dict[int, int] = {}
         self._websocket: dict[int, tuple[int, ...]] = {}
@@ -130,6 +132,7 @@ class RowMirror:
             self._tunnel_id[index],
             self._websocket.get(flow_id, ()),
             self.clients.values[self._client[index]],
+            self._proxy[index] if self._proxy[index] >= 0 else None,
         )
 
     def ids(self, first: int = 1, last: int | None = None) -> Iterator[int]:
@@ -145,6 +148,20 @@ class RowMirror:
             row = self.get(flow_id)
             if row is not None:
                 yield row
+
+    def recent_proxy_times(self, count: int) -> list[float]:
+        """The known proxy times of the newest ``count`` finished flows,
+        looking at no more than ``4 * count`` slots (the status bar's
+        aggregate: a bounded look, however many rows there are)."""
+        found: list[float] = []
+        proxy, state = self._proxy, self._state
+        index = len(state) - 1
+        stop = max(self._front, index - 4 * count)
+        while index >= stop and len(found) < count:
+            if state[index] in (2, 3) and proxy[index] >= 0:
+                found.append(proxy[index])
+            index -= 1
+        return found
 
     def finished(self, flow_id: int) -> bool:
         index = flow_id - self._base - 1
@@ -164,6 +181,7 @@ class RowMirror:
             S.DURATION: self._duration,
             S.PORT: self._port,
             S.REQ_SIZE: self._req_size,
+            S.PROXY_TIME: self._proxy,
         }
         if field == S.STATUS:
             status, flags = self._status, self._flags
@@ -185,6 +203,10 @@ class RowMirror:
         if field == S.INNER:
             inner = self._inner
             return lambda i: inner.get(i, 0)
+        if field == S.FLAGS:
+            # The flags sort as the Rules column shows them: whether a rule acted.
+            flags = self._flags
+            return lambda i: flags[i - base - 1] & S.FLAG_RULES
         texts: dict[int, tuple[array[int], _Interned]] = {
             S.METHOD: (self._method, self.methods),
             S.SCHEME: (self._scheme, self.schemes),
@@ -231,6 +253,7 @@ class RowMirror:
         zeros_d = array("d", bytes(8 * count))
         self._t_start.extend(zeros_d)
         self._duration.extend(zeros_d)
+        self._proxy.extend(zeros_d)
         zeros_i = array("I", bytes(4 * count))
         for column in (
             self._method,
@@ -271,6 +294,7 @@ class RowMirror:
         self._mode[index] = self.modes.code(row[S.TUNNEL_MODE])
         self._tunnel_id[index] = row[S.TUNNEL_ID]
         self._client[index] = self.clients.code(S.client_of(row))
+        self._proxy[index] = row[S.PROXY_TIME] if len(row) > S.PROXY_TIME else -1.0
         if row[S.ERROR]:
             self._errors[flow_id] = row[S.ERROR]
         else:
@@ -342,4 +366,5 @@ class RowMirror:
             self._mode,
             self._tunnel_id,
             self._client,
+            self._proxy,
         )

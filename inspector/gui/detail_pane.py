@@ -1,93 +1,32 @@
-"""The detail pane for the selected flow: Request, Response, Timing and
-Connection tabs, and Messages for a WebSocket. The window fetches the
+"""The detail pane for the selected flow: Request, Response, Timing,
+Connection and Rules tabs, and Messages for a WebSocket. The window fetches the
 flow's details from the engine when the selection changes or a batch
 updates the flow, and shows them here."""
 
 from __future__ import annotations
 
 import concurrent.futures
-import datetime
 import html
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
-    QHeaderView,
     QLabel,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from inspector.core.filter_terms import Value
-from inspector.core.flow import Flow, HeaderSeq, Message, TlsInfo
-from inspector.core.format import duration, size
-from inspector.gui.body_viewer import BodyViewer
+from inspector.core.flow import Flow
+from inspector.core.format import size
+from inspector.gui.connection_rows import connection_rows
+from inspector.gui.message_view import MessageView
+from inspector.gui.render_client import RenderHelper
+from inspector.gui.rules_view import RulesView
 from inspector.gui.timing_view import TimingView
 from inspector.gui.ws_view import WebSocketView
 
 SELECT = "Select a flow to see its details."
-
-
-class HeadersTable(QTableWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(0, 2, parent)
-        self.setHorizontalHeaderLabels(["Name", "Value"])
-        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
-        self.verticalHeader().hide()
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.verticalHeader().setDefaultSectionSize(22)
-        self.setAlternatingRowColors(True)
-        self.setShowGrid(False)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setWordWrap(False)
-
-    def set_headers(self, headers: HeaderSeq) -> None:
-        self.setRowCount(len(headers))
-        for row, (name, value) in enumerate(headers):
-            self.setItem(row, 0, QTableWidgetItem(name.decode("latin-1")))
-            self.setItem(row, 1, QTableWidgetItem(value.decode("latin-1")))
-
-
-class MessageView(QWidget):
-    """A request or response: first line, headers table, body viewer."""
-
-    def __init__(
-        self, executor: concurrent.futures.Executor, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.summary = QLabel()
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.summary.setWordWrap(True)
-        self.headers = HeadersTable()
-        self.body = BodyViewer(executor)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.headers)
-        split.addWidget(self.body)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.summary)
-        layout.addWidget(split, 1)
-        self._shown: tuple[int, int, int] | None = None
-
-    def set_message(self, summary: str, message: Message | None) -> None:
-        self.summary.setText(summary)
-        # Re-render only when the message itself changed, not on every
-        # progress update of the same flow.
-        key = (id(message), id(message.body), message.body_size) if message is not None else None
-        if key == self._shown:
-            return
-        self._shown = key
-        self.headers.set_headers(message.headers if message is not None else [])
-        self.body.set_message(message)
 
 
 class DetailPane(QTabWidget):
@@ -95,8 +34,10 @@ class DetailPane(QTabWidget):
         self, executor: concurrent.futures.Executor, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.request = MessageView(executor)
-        self.response = MessageView(executor)
+        self.renderer = RenderHelper(self)
+        """Large bodies' renders, for both sides."""
+        self.request = MessageView(executor, renderer=self.renderer)
+        self.response = MessageView(executor, renderer=self.renderer)
         self.timing = TimingView()
         self.connection = QWidget()
         self._connection_form = QFormLayout(self.connection)
@@ -106,6 +47,8 @@ class DetailPane(QTabWidget):
         self.addTab(self.messages, "Messages")
         self.addTab(self.timing, "Timing")
         self.addTab(self.connection, "Connection")
+        self.rules = RulesView()
+        self.addTab(self.rules, "Rules")
         self.flow_id: int | None = None
         self._messages_wanted = False
         """The Messages tab was open when a flow without it was selected:
@@ -125,6 +68,7 @@ class DetailPane(QTabWidget):
     def show_flow(self, flow: Flow | None, empty: str = SELECT) -> None:
         self.flow_id = flow.id if flow is not None else None
         self._show_messages(flow)
+        self.rules.set_flow(flow)
         if flow is None:
             # A reason (not the prompt to select) shows on whichever tab is open.
             self.request.set_message(_escape(empty), None)
@@ -138,6 +82,7 @@ class DetailPane(QTabWidget):
             f"<b>{request.method}</b> {_escape(request.url)} HTTP/{request.version}"
             f" — {size(request.body_size)} body{replay}",
             request,
+            flow,
         )
         response = flow.response
         if response is not None:
@@ -153,40 +98,9 @@ class DetailPane(QTabWidget):
                 "<br><i>Bodies dropped to stay under the memory limit for captured bodies "
                 "(Settings)</i>"
             )
-        self.response.set_message(summary, response)
+        self.response.set_message(summary, response, flow)
         self.timing.set_flow(flow)
-        started = datetime.datetime.fromtimestamp(flow.t_start).isoformat(
-            sep=" ", timespec="milliseconds"
-        )
-        rows = [
-            ("Client", f"{flow.client_addr[0]}:{flow.client_addr[1]}"),
-            (
-                "Upstream",
-                f"{flow.upstream_addr[0]}:{flow.upstream_addr[1]}" if flow.upstream_addr else "—",
-            ),
-            ("Upstream connection", "new" if flow.t_upstream_connected else "reused from the pool"),
-            ("Started", started),
-            ("Duration", duration(flow.duration) or "in progress"),
-            ("State", flow.state.value),
-        ]
-        if flow.replay_of is not None:
-            rows.append(("Replay of", f"#{flow.replay_of}"))
-        if flow.tunnel_id is not None:
-            rows.append(("Tunnel", f"#{flow.tunnel_id}"))
-        tunnel = flow.tunnel
-        if tunnel is not None:
-            rows.append(("Tunnel mode", tunnel.mode))
-            rows.append(("Bytes up / down", f"{size(tunnel.bytes_up)} / {size(tunnel.bytes_down)}"))
-            rows.append(("Requests inside", str(tunnel.inner_flows)))
-            if tunnel.client_tls is not None:
-                rows.append(("Client TLS", _tls_text(tunnel.client_tls)))
-            if tunnel.upstream_tls is not None:
-                rows.append(("Upstream TLS", _tls_text(tunnel.upstream_tls)))
-        if flow.upstream_tls is not None:
-            rows.append(("Upstream TLS", _tls_text(flow.upstream_tls)))
-        if flow.websocket is not None:
-            ws = flow.websocket
-            rows.append(("WebSocket bytes up / down", f"{size(ws.wire_up)} / {size(ws.wire_down)}"))
+        rows = connection_rows(flow)
         self._set_connection(rows)
 
     def _show_messages(self, flow: Flow | None) -> None:
@@ -209,15 +123,6 @@ class DetailPane(QTabWidget):
             field = QLabel(value)
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self._connection_form.addRow(f"{label}:", field)
-
-
-def _tls_text(tls: TlsInfo) -> str:
-    parts = [tls.version, tls.cipher]
-    if tls.alpn:
-        parts.append(f"ALPN {tls.alpn}")
-    if tls.sni:
-        parts.append(f"SNI {tls.sni}")
-    return ", ".join(p for p in parts if p)
 
 
 def _escape(text: str) -> str:

@@ -20,6 +20,7 @@ from inspector.core import summary
 from inspector.core.flow import FlowState
 from inspector.core.format import duration, size
 from inspector.core.summary import FlowRow
+from inspector.core.timing import short
 from inspector.gui.held_flows import Held, waited
 
 FLOW_ID_ROLE = int(Qt.ItemDataRole.UserRole.value) + 1
@@ -36,6 +37,8 @@ class Column(enum.IntEnum):
     SIZE = 7
     DURATION = 8
     CLIENT = 9
+    RULES = 10
+    PROXY = 11
 
 
 HEADERS = {
@@ -49,11 +52,15 @@ HEADERS = {
     Column.SIZE: "Size",
     Column.DURATION: "Duration",
     Column.CLIENT: "Client",
+    Column.RULES: "Rules",
+    Column.PROXY: "Proxy time",
 }
 
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-NUMERIC = frozenset(int(c) for c in (Column.ID, Column.STATUS, Column.SIZE, Column.DURATION))
+NUMERIC = frozenset(
+    int(c) for c in (Column.ID, Column.STATUS, Column.SIZE, Column.DURATION, Column.PROXY)
+)
 DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
 ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
@@ -69,16 +76,43 @@ PAUSED_BG = QColor(240, 180, 41, 70)
 REPLAY_MARK = "↻ "
 """Before the path of a replay: its request was sent again by the proxy."""
 REPLAY_TIP = "Replay: the proxy sent an earlier flow's request again"
-SCHEMES_SHOWN = frozenset({"https", "ws", "wss"})
-"""Schemes the Host column names; plain http goes without saying."""
+DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+"""Ports the Host column leaves out, by scheme."""
+TUNNEL_FAILURES = {"client-untrusted": "CA rejected", "client-tls": "TLS failed"}
+"""The status text of a tunnel that failed, by error kind ("failed" otherwise)."""
+PROXY_TIP = (
+    "Proxy time: what Inspector added to this flow (rules, breakpoints, throttling,"
+    " certificates, its own work); the Timing tab splits it"
+)
+RULES_TEXT = "applied"
+RULES_TIP = "A rule acted on this flow"
+
+
+def failed_tunnel(row: FlowRow) -> bool:
+    """A CONNECT whose 200 led nowhere: it reads as the failure it is."""
+    return row.is_tunnel and row.state is FlowState.FAILED
 
 
 def status_text(row: FlowRow) -> str:
+    if failed_tunnel(row):
+        return TUNNEL_FAILURES.get(row.error_kind, "failed")
     if row.has_response and row.status:
         return str(row.status)
     if row.state is FlowState.FAILED:
         return "failed"
     return "…"
+
+
+def host_text(row: FlowRow) -> str:
+    """``scheme://host[:port]``, the port left out where it is the
+    scheme's own; a tunnel by its authority alone."""
+    default = DEFAULT_PORTS.get(row.scheme)
+    host = f"[{row.host}]" if ":" in row.host else row.host
+    if row.port != default:
+        host = f"{host}:{row.port}"
+    if row.is_tunnel or not row.host or default is None:
+        return host if row.host else ""
+    return f"{row.scheme}://{host}"
 
 
 def display_text(row: FlowRow, column: int) -> str:
@@ -90,14 +124,15 @@ def display_text(row: FlowRow, column: int) -> str:
     if column == Column.METHOD:
         return row.method
     if column == Column.HOST:
-        host = row.host if row.port in (80, 443) else f"{row.host}:{row.port}"
-        return f"{row.scheme}://{host}" if row.scheme in SCHEMES_SHOWN else host
+        return host_text(row)
     tunnel = row.is_tunnel
     if column == Column.PATH:
         if row.websocket:
             return f"{row.path}   {message_counts(row.websocket)}"
         if row.is_replay:
             return REPLAY_MARK + row.path
+        if tunnel and row.state is FlowState.FAILED and row.error:
+            return f"⇄ {row.error}"
         return tunnel_summary(row.tunnel_mode, row.inner) if tunnel else row.path
     if column == Column.STATUS:
         return status_text(row)
@@ -111,6 +146,10 @@ def display_text(row: FlowRow, column: int) -> str:
         return "● open" if live_websocket(row) else duration(row.duration)
     if column == Column.CLIENT:
         return row.client
+    if column == Column.RULES:
+        return RULES_TEXT if row.ruled else ""
+    if column == Column.PROXY:
+        return short(row.proxy_time) if row.proxy_time is not None else ""
     return ""
 
 
@@ -161,6 +200,8 @@ SORT_FIELDS = {
     Column.SIZE: summary.SIZE,
     Column.DURATION: summary.DURATION,
     Column.CLIENT: summary.CLIENT,
+    Column.RULES: summary.FLAGS,
+    Column.PROXY: summary.PROXY_TIME,
 }
 """The summary field each column sorts by (``RowMirror.sort_key``):
 missing values (no response, unfinished) sort first."""
@@ -215,8 +256,12 @@ def cell(flow: FlowRow | None, column: int, role: int, held: Mapping[int, Held] 
     if role == TOOLTIP:
         if column == Column.ID and flow.is_replay:
             return f"{REPLAY_TIP}\n{flow.error}" if flow.error else REPLAY_TIP
+        if column == Column.PROXY:
+            return PROXY_TIP
         if flow.error:
             return flow.error
+        if column == Column.RULES and flow.ruled:
+            return RULES_TIP
         if flow.websocket and column in (Column.PATH, Column.TYPE, Column.SIZE, Column.DURATION):
             url = f"{flow.url}\n" if column == Column.PATH else ""
             return url + websocket_tooltip(flow)

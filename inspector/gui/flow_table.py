@@ -12,6 +12,9 @@ Signals:
     replay_requested(list, int): send these flows' requests again, so many times each.
     edit_requested(int): open this flow's request in the composer.
     break_requested(int, str): a breakpoint on this flow's ``host`` or ``path``.
+    compare_requested(list): compare these two flows.
+
+``rule_menu`` (New Rule from This Flow) is filled in by whoever makes the rules.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from PySide6.QtCore import QItemSelection, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
+from inspector.core import copy_as
 from inspector.gui.flow_cells import Column
 from inspector.gui.flow_model import FlowTableModel
 
@@ -32,10 +36,11 @@ WIDTHS = {
     Column.METHOD: 70,
     Column.HOST: 200,
     Column.PATH: 320,
-    Column.STATUS: 60,
+    Column.STATUS: 90,
     Column.TYPE: 140,
     Column.SIZE: 80,
     Column.DURATION: 80,
+    Column.PROXY: 80,
 }
 
 
@@ -46,6 +51,7 @@ class FlowTable(QTableView):
     replay_requested = Signal(list, int)
     edit_requested = Signal(int)
     break_requested = Signal(int, str)
+    compare_requested = Signal(list)
 
     def __init__(self, model: FlowTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -100,6 +106,14 @@ class FlowTable(QTableView):
         self.break_path_action = self._action(
             "Break on This Path…", None, lambda: self._break("path")
         )
+        self.rule_menu = QMenu("New Rule from This Flow", self)
+        self.copy_as_menu = QMenu("Copy as", self)
+        self.copy_as_actions: dict[str, QAction] = {}
+        for kind, label in copy_as.LABELS.items():
+            action = self.copy_as_menu.addAction(label)
+            action.triggered.connect(lambda _=False, k=kind: self._copy(k))
+            self.copy_as_actions[kind] = action
+        self.compare_action = self._action("Compare", "Ctrl+Shift+D", self._compare)
 
     def _action(self, text: str, shortcut: object, slot: object) -> QAction:
         action = QAction(text, self)
@@ -168,6 +182,9 @@ class FlowTable(QTableView):
         menu = QMenu(self)
         for action in (self.copy_url_action, self.copy_curl_action, self.copy_body_action):
             menu.addAction(action)
+        menu.addMenu(self.copy_as_menu)
+        self.compare_action.setEnabled(len(self.selected_rows()) == 2)
+        menu.addAction(self.compare_action)
         menu.addSeparator()
         menu.addAction(self.replay_action)
         menu.addAction(self.replay_many_action)
@@ -175,6 +192,7 @@ class FlowTable(QTableView):
         menu.addSeparator()
         menu.addAction(self.break_host_action)
         menu.addAction(self.break_path_action)
+        menu.addMenu(self.rule_menu)
         menu.addSeparator()
         menu.addAction(self.delete_action)
         menu.popup(self.viewport().mapToGlobal(pos))
@@ -183,6 +201,11 @@ class FlowTable(QTableView):
         ids = self.selected_ids()
         if ids:
             self.copy_requested.emit(what, ids)
+
+    def _compare(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 2:
+            self.compare_requested.emit(ids)
 
     def _replay(self, count: int) -> None:
         ids = self.selected_ids()

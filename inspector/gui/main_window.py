@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QProgressBar,
-    QSplitter,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -44,21 +43,31 @@ from inspector.core.rowbatch import RowBatch, StoreCounters
 from inspector.gui import icons
 from inspector.gui.body_search import BodySearch
 from inspector.gui.breakpoint_control import BreakpointControl
+from inspector.gui.ca_hint import CaHint
 from inspector.gui.clipboard import copy_flows
+from inspector.gui.column_chooser import ColumnChooser
 from inspector.gui.composer import ComposerOpener
 from inspector.gui.controller import ProxyController
 from inspector.gui.detail_follower import DetailFollower
 from inspector.gui.detail_pane import DetailPane
+from inspector.gui.empty_hint import EmptyHint
 from inspector.gui.engine_link import EngineLink
 from inspector.gui.engine_notice import EngineNotice
 from inspector.gui.event_log import EventLog
 from inspector.gui.filter_bar import FilterBar
 from inspector.gui.flow_model import FlowTableModel
 from inspector.gui.flow_table import FlowTable
+from inspector.gui.help_menu import HelpMenu
 from inspector.gui.intercept_menu import InterceptMenu
 from inspector.gui.pressure_panel import PressurePanel
+from inspector.gui.rules_control import RulesControl
 from inspector.gui.search_status import SearchStatusBar
+from inspector.gui.status_badges import FrozenNotice, LogBadge, PressureBadge
+from inspector.gui.table_nav import TableNavigation
 from inspector.gui.tasks import GuiTasks
+from inspector.gui.timing_tools import TimingTools
+from inspector.gui.view_options import ViewOptions
+from inspector.gui.workbench import Workbench
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineError
 
@@ -129,12 +138,20 @@ class MainWindow(QMainWindow):
         top_layout.addWidget(self.filter_bar)
         top_layout.addWidget(self.search_status)
         top_layout.addWidget(self.table, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(top)
-        split.addWidget(self.detail)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        self.setCentralWidget(split)
+        self.workbench = Workbench(top, self.detail)
+        self.setCentralWidget(self.workbench)
+        self.table.flow_selected.connect(
+            lambda flow_id: self.workbench.show_detail(isinstance(flow_id, int))
+        )
+        self.navigation = TableNavigation(self.table)
+        self.columns = ColumnChooser(self.table)
+        self.empty_hint = EmptyHint(self.table, lambda: len(self.mirror))
+        self.empty_hint.ca_requested.connect(self.ca_requested)
+        self.ca_hint = CaHint()
+        self.ca_hint.ca_requested.connect(self.ca_requested)
+        top_layout.insertWidget(1, self.ca_hint)
+        self._frozen_from = 0
+        self._frozen_updates = 0
 
         self.pressure = PressurePanel()
         self.pressure_dock = self._dock(
@@ -150,7 +167,21 @@ class MainWindow(QMainWindow):
         self.breakpoints_dock = self._dock(
             "Breakpoints", self.breakpoints.panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        self.rules = RulesControl(link, tasks, mirror, self.breakpoints.book, self)
+        self.rules.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.rules.fill_menu(self.table.rule_menu, self.table.current_flow_id)
+        self.rules_dock = self._dock(
+            "Rules", self.rules.panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.breakpoints_dock, self.rules_dock)
         self.warning_banner = QLabel()
+        self.first_run_closed = [
+            self.pressure_dock,
+            self.log_dock,
+            self.breakpoints_dock,
+            self.rules_dock,
+        ]
+        """Docks a first run keeps closed, for the flow list's room."""
 
         self._build_actions()
         self._build_status_bar()
@@ -163,6 +194,9 @@ class MainWindow(QMainWindow):
         self._build_tools_menu()
         self.intercept = InterceptMenu(link, controller, tasks, self)
         self.intercept.install(self)
+        self.timing_tools = TimingTools(self, self.table, mirror, link, tasks)
+        self.help_menu = HelpMenu(self)
+        self._proxy_state(controller.running, controller.address)
 
         self._stats_timer = QTimer(self)
         self._stats_timer.setInterval(STATS_INTERVAL_MS)
@@ -201,7 +235,10 @@ class MainWindow(QMainWindow):
         )
         self.clear_action = self._action("Clear", "Ctrl+K", self.clear, "Remove every flow")
         self.pause_action = self._action(
-            "Pause", "Ctrl+P", self.toggle_pause, "Pause or resume the live display"
+            "Freeze Display",
+            "Ctrl+P",
+            self.toggle_pause,
+            "Stop the table moving to read it; capture goes on and no flow is held",
         )
         self.pause_action.setCheckable(True)
         self.settings_action = self._action(
@@ -225,15 +262,7 @@ class MainWindow(QMainWindow):
             "Quit", QKeySequence.StandardKey.Quit, self.quit_requested.emit, "Quit Inspector"
         )
 
-        ink = self.palette().color(QPalette.ColorRole.WindowText)
-        for action, name in (
-            (self.toggle_action, "stop"),
-            (self.clear_action, "clear"),
-            (self.pause_action, "pause"),
-            (self.settings_action, "settings"),
-            (self.ca_action, "certificate"),
-        ):
-            action.setIcon(icons.icon(name, ink))
+        self._paint_icons()
         toolbar = QToolBar("Main")
         toolbar.setObjectName("MainToolbar")
         toolbar.setMovable(False)
@@ -274,13 +303,29 @@ class MainWindow(QMainWindow):
         ):
             flows_menu.addAction(action)
         view_menu = menu.addMenu("&View")
+        self.view_options = ViewOptions(view_menu, self.workbench, self.columns)
+        self.view_options.theme_changed.connect(self._paint_icons)
         view_menu.addAction(self.pressure_dock.toggleViewAction())
         view_menu.addAction(self.log_dock.toggleViewAction())
         view_menu.addAction(self.breakpoints_dock.toggleViewAction())
+        view_menu.addAction(self.rules_dock.toggleViewAction())
         self.paused_action = self._action(
             "Paused Flows", "Ctrl+Shift+B", self.breakpoints.editor.open, "Edit the held flows"
         )
         view_menu.addAction(self.paused_action)
+
+    def _paint_icons(self) -> None:
+        """Draw the toolbar's icons in the palette's ink (again when the theme changes)."""
+        ink = self.palette().color(QPalette.ColorRole.WindowText)
+        running = self.toggle_action.text() == "Stop"
+        for action, name in (
+            (self.toggle_action, "stop" if running else "play"),
+            (self.clear_action, "clear"),
+            (self.pause_action, "pause"),
+            (self.settings_action, "settings"),
+            (self.ca_action, "certificate"),
+        ):
+            action.setIcon(icons.icon(name, ink))
 
     def _build_tools_menu(self) -> None:
         self.composer_action = self._action(
@@ -303,7 +348,13 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.address_label)
         bar.addWidget(self.busy_label)
         bar.addWidget(self.progress)
+        self.frozen_notice = FrozenNotice("Ctrl+P")
+        self.pressure_badge = PressureBadge(self.pressure_dock)
+        self.log_badge = LogBadge(self.log_dock, self.log)
+        bar.insertWidget(0, self.frozen_notice)
         bar.addPermanentWidget(self.count_label)
+        bar.addPermanentWidget(self.pressure_badge)
+        bar.addPermanentWidget(self.log_badge)
         bar.addPermanentWidget(self.memory_label)
 
     # Live updates
@@ -320,9 +371,12 @@ class MainWindow(QMainWindow):
             self.counters = batch.store
         if batch.cleared_through > self._cleared_through:
             self._forget_all(batch.cleared_through)
+        if batch.rows and not self.ca_hint.given:
+            self.ca_hint.check(batch.rows)
         changed = self.model.apply_batch(batch, show=not self.paused)
         if self.paused:
             self._missed = self._missed or bool(batch.rows or batch.resync)
+            self._frozen_updates += sum(1 for i in changed if i <= self._frozen_from)
             return
         self.follower.changed(changed, batch.resync)
 
@@ -348,10 +402,16 @@ class MainWindow(QMainWindow):
             refresh=(link.interval_ms, link.base_interval_ms),
             apply_seconds=link.apply_seconds,
         )
+        self.pressure_badge.show_state(self.pressure.state, self.stats.depth)
         shown = self.model.rowCount()
         counters = self.counters
         total = len(self.mirror)
         text = f"{total:,} flows" if shown == total else f"{shown:,} of {total:,} flows"
+        if self.paused:
+            text = f"{shown:,} flows shown"
+            new = max(self.mirror.last_id - self._frozen_from, 0)
+            self.frozen_notice.show_waiting(new, self._frozen_updates)
+        self.empty_hint.update_shown()
         # Never silent: flows dropped at the cap, bodies at the memory limit.
         notes = []
         if counters.flows_dropped:
@@ -488,7 +548,12 @@ class MainWindow(QMainWindow):
 
     def toggle_pause(self) -> None:
         self.paused = self.pause_action.isChecked()
-        self.pause_action.setText("Resume" if self.paused else "Pause")
+        self.pause_action.setText("Unfreeze Display" if self.paused else "Freeze Display")
+        self._frozen_from, self._frozen_updates = self.mirror.last_id, 0
+        if self.paused:
+            self.frozen_notice.show_waiting(0, 0)
+        else:
+            self.frozen_notice.hide()
         if not self.paused and self._missed:
             self._missed = False
             self.model.resume()
@@ -510,6 +575,7 @@ class MainWindow(QMainWindow):
         ink = self.palette().color(QPalette.ColorRole.WindowText)
         self.toggle_action.setIcon(icons.icon("stop" if running else "play", ink))
         self.address_label.setText(f"Listening on {address}" if running else "Proxy stopped")
+        self.empty_hint.set_address(address if running else "")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._stats_timer.stop()

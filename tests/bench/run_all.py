@@ -78,6 +78,7 @@ def benches(quick: bool, peers: str) -> dict[str, list[str]]:
         "search": ["tests.bench.bench_search", *q],
         "breakpoints": ["tests.bench.bench_breakpoints", *q],
         "rules": ["tests.bench.bench_rules", *q],
+        "viewers": ["tests.bench.bench_viewers"],
     }
 
 
