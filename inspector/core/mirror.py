@@ -60,6 +60,9 @@ class RowMirror:
         self.kinds = _Interned()
         self.modes = _Interned()
         self.clients = _Interned()
+        self.versions = _Interned()
+        self.addresses = _Interned()
+        """The host parts of client and server addresses (ports apart)."""
         self._t_start = array("d")
         self._method = array("I")
         self._scheme = array("I")
@@ -79,6 +82,11 @@ class RowMirror:
         self._client = array("I")
         self._proxy = array("d")
         """Proxy time in seconds, -1.0 while unknown (``core.timing``)."""
+        self._version = array("I")
+        self._client_host = array("I")
+        self._client_port = array("H")
+        self._server_host = array("I")
+        self._server_port = array("H")
         self._errors: dict[int, str] = {}
         self._inner: dict[int, int] = {}
         self._websocket: dict[int, tuple[int, ...]] = {}
@@ -133,7 +141,14 @@ class RowMirror:
             self._websocket.get(flow_id, ()),
             self.clients.values[self._client[index]],
             self._proxy[index] if self._proxy[index] >= 0 else None,
+            self.versions.values[self._version[index]],
+            self._address(self._client_host, self._client_port, index),
+            self._address(self._server_host, self._server_port, index),
         )
+
+    def _address(self, hosts: array[int], ports: array[int], index: int) -> str:
+        host = self.addresses.values[hosts[index]]
+        return f"{host}:{ports[index]}" if host else ""
 
     def ids(self, first: int = 1, last: int | None = None) -> Iterator[int]:
         """Ids with a row, ``first <= id <= last``, in order."""
@@ -203,6 +218,14 @@ class RowMirror:
         if field == S.INNER:
             inner = self._inner
             return lambda i: inner.get(i, 0)
+        if field in (S.CLIENT_ADDR, S.SERVER_ADDR):
+            hosts, ports = (
+                (self._client_host, self._client_port)
+                if field == S.CLIENT_ADDR
+                else (self._server_host, self._server_port)
+            )
+            values = self.addresses.values
+            return lambda i: (values[hosts[i - base - 1]], ports[i - base - 1])
         if field == S.FLAGS:
             # The flags sort as the Rules column shows them: whether a rule acted.
             flags = self._flags
@@ -215,6 +238,7 @@ class RowMirror:
             S.ERROR_KIND: (self._kind, self.kinds),
             S.TUNNEL_MODE: (self._mode, self.modes),
             S.CLIENT: (self._client, self.clients),
+            S.VERSION: (self._version, self.versions),
         }
         if field in texts:
             codes, table = texts[field]
@@ -263,11 +287,14 @@ class RowMirror:
             self._kind,
             self._mode,
             self._client,
+            self._version,
+            self._client_host,
+            self._server_host,
         ):
             column.extend(zeros_i)
         zeros_h = array("H", bytes(2 * count))
-        self._port.extend(zeros_h)
-        self._status.extend(zeros_h)
+        for column_h in (self._port, self._status, self._client_port, self._server_port):
+            column_h.extend(zeros_h)
         zeros_q = array("q", bytes(8 * count))
         self._req_size.extend(zeros_q)
         self._size.extend(zeros_q)
@@ -295,6 +322,13 @@ class RowMirror:
         self._tunnel_id[index] = row[S.TUNNEL_ID]
         self._client[index] = self.clients.code(S.client_of(row))
         self._proxy[index] = row[S.PROXY_TIME] if len(row) > S.PROXY_TIME else -1.0
+        self._version[index] = self.versions.code(S.text_at(row, S.VERSION))
+        self._client_host[index], self._client_port[index] = self._split(
+            S.text_at(row, S.CLIENT_ADDR)
+        )
+        self._server_host[index], self._server_port[index] = self._split(
+            S.text_at(row, S.SERVER_ADDR)
+        )
         if row[S.ERROR]:
             self._errors[flow_id] = row[S.ERROR]
         else:
@@ -303,6 +337,13 @@ class RowMirror:
             self._inner[flow_id] = row[S.INNER]
         if row[S.WEBSOCKET]:
             self._websocket[flow_id] = tuple(row[S.WEBSOCKET])
+
+    def _split(self, address: str) -> tuple[int, int]:
+        """An address as its interned host and its port (0, 0 for none)."""
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            return 0, 0
+        return self.addresses.code(host), int(port) & 0xFFFF
 
     def remove(self, flow_id: int) -> bool:
         index = flow_id - self._base - 1
@@ -367,4 +408,9 @@ class RowMirror:
             self._tunnel_id,
             self._client,
             self._proxy,
+            self._version,
+            self._client_host,
+            self._client_port,
+            self._server_host,
+            self._server_port,
         )

@@ -51,7 +51,16 @@ and reads as an empty name."""
 PROXY_TIME = 21
 """Seconds the proxy added to the flow (``core.timing.proxy_time``), -1.0
 while unknown. Appended later: a row without it reads as unknown."""
-FIELDS = 22
+VERSION = 22
+"""The HTTP version spoken (the response's once there is one, else the
+request's): ``1.1``, ``1.0``. Appended later, like the addresses after it:
+a row without them reads them empty."""
+CLIENT_ADDR = 23
+"""The client's address, ``host:port``; empty when none (a replay)."""
+SERVER_ADDR = 24
+"""The upstream server's address, ``host:port``; empty before (or without)
+a connection."""
+FIELDS = 25
 
 WS_MSGS_UP = 0
 WS_MSGS_DOWN = 1
@@ -149,7 +158,14 @@ def summarize(flow: Flow) -> tuple[Any, ...]:
         websocket,
         flow.client_name,
         _or_unknown(proxy_time(flow)),
+        response.version if response is not None else request.version,
+        _address(flow.client_addr),
+        _address(flow.upstream_addr),
     )
+
+
+def _address(address: tuple[str, int] | None) -> str:
+    return authority(*address) if address is not None and address[0] else ""
 
 
 def _or_unknown(seconds: float | None) -> float:
@@ -165,6 +181,9 @@ def check_row(row: Any) -> bool:
         and CLIENT <= len(row) <= FIELDS
         and (len(row) <= CLIENT or isinstance(row[CLIENT], str))
         and (len(row) <= PROXY_TIME or _is_number(row[PROXY_TIME]))
+        and all(
+            isinstance(row[i], str) for i in (VERSION, CLIENT_ADDR, SERVER_ADDR) if i < len(row)
+        )
         and type(row[ID]) is int
         and row[ID] > 0
         and isinstance(row[T_START], float | int)
@@ -241,6 +260,9 @@ class FlowRow:
     """The launched client that made the flow, or empty."""
     proxy_time: float | None = None
     """Seconds the proxy added (``core.timing``), None while unknown."""
+    http_version: str = ""
+    client_addr: str = ""
+    server_addr: str = ""
 
     @property
     def is_websocket(self) -> bool:
@@ -314,7 +336,15 @@ def row_of(values: tuple[Any, ...]) -> FlowRow:
         tuple(values[WEBSOCKET]),
         client_of(values),
         proxy_time_of(values),
+        text_at(values, VERSION),
+        text_at(values, CLIENT_ADDR),
+        text_at(values, SERVER_ADDR),
     )
+
+
+def text_at(values: tuple[Any, ...] | list[Any], field: int) -> str:
+    """A wire row's text field appended later; empty when the row predates it."""
+    return str(values[field]) if len(values) > field else ""
 
 
 def client_of(values: tuple[Any, ...] | list[Any]) -> str:

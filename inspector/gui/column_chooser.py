@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from inspector.gui.flow_cells import HEADERS, Column
 
-HIDDEN = frozenset({Column.RULES})
+HIDDEN = frozenset({Column.VERSION, Column.CLIENT_ADDR, Column.SERVER_ADDR})
 """Shown only when chosen."""
 ELIDE_RIGHT = (Column.TYPE,)
 

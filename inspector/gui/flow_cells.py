@@ -39,6 +39,9 @@ class Column(enum.IntEnum):
     CLIENT = 9
     RULES = 10
     PROXY = 11
+    VERSION = 12
+    CLIENT_ADDR = 13
+    SERVER_ADDR = 14
 
 
 HEADERS = {
@@ -54,6 +57,9 @@ HEADERS = {
     Column.CLIENT: "Client",
     Column.RULES: "Rules",
     Column.PROXY: "Proxy time",
+    Column.VERSION: "HTTP",
+    Column.CLIENT_ADDR: "Client address",
+    Column.SERVER_ADDR: "Server address",
 }
 
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -150,6 +156,12 @@ def display_text(row: FlowRow, column: int) -> str:
         return RULES_TEXT if row.ruled else ""
     if column == Column.PROXY:
         return short(row.proxy_time) if row.proxy_time is not None else ""
+    if column == Column.VERSION:
+        return f"HTTP/{row.http_version}" if row.http_version else ""
+    if column == Column.CLIENT_ADDR:
+        return row.client_addr
+    if column == Column.SERVER_ADDR:
+        return row.server_addr
     return ""
 
 
@@ -202,6 +214,9 @@ SORT_FIELDS = {
     Column.CLIENT: summary.CLIENT,
     Column.RULES: summary.FLAGS,
     Column.PROXY: summary.PROXY_TIME,
+    Column.VERSION: summary.VERSION,
+    Column.CLIENT_ADDR: summary.CLIENT_ADDR,
+    Column.SERVER_ADDR: summary.SERVER_ADDR,
 }
 """The summary field each column sorts by (``RowMirror.sort_key``):
 missing values (no response, unfinished) sort first."""

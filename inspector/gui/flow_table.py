@@ -41,6 +41,10 @@ WIDTHS = {
     Column.SIZE: 80,
     Column.DURATION: 80,
     Column.PROXY: 80,
+    Column.RULES: 60,
+    Column.VERSION: 70,
+    Column.CLIENT_ADDR: 150,
+    Column.SERVER_ADDR: 150,
 }
 
 

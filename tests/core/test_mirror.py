@@ -255,3 +255,26 @@ def test_rows_of_every_kind_survive() -> None:
     assert mirror.get(1) == row_of(summarize(tunnel))
     assert mirror.get(2) == row_of(summarize(failed))
     assert mirror.get(1).url == "[::1]:443"  # type: ignore[union-attr]
+
+
+def test_the_version_and_addresses_come_back_from_the_mirror_and_sort() -> None:
+    from inspector.core import summary as S
+
+    mirror = RowMirror()
+    first = list(_row(1))
+    first[S.VERSION :] = ["1.1", "127.0.0.1:40000", "[::1]:443"]
+    second = list(_row(2))
+    second[S.VERSION :] = ["1.0", "10.0.0.2:50000", ""]
+    mirror.apply([tuple(first), tuple(second)[: S.VERSION], tuple(second)])
+    row = mirror.get(1)
+    assert row is not None
+    assert (row.http_version, row.client_addr, row.server_addr) == (
+        "1.1",
+        "127.0.0.1:40000",
+        "[::1]:443",
+    )
+    other = mirror.get(2)
+    assert other is not None and other.server_addr == "" and other.client_addr == "10.0.0.2:50000"
+    by_client = sorted([1, 2], key=mirror.sort_key(S.CLIENT_ADDR))
+    assert by_client == [2, 1]
+    assert sorted([1, 2], key=mirror.sort_key(S.VERSION)) == [2, 1]

@@ -128,8 +128,11 @@ def _with(index: int, value: Any) -> list[Any]:
 BAD_ROWS = [
     ("None", None),
     ("a map", {"id": 1}),
-    ("too short", GOOD[:-3]),
+    ("too short", GOOD[: S.CLIENT - 1]),
     ("client not text", _with(S.CLIENT, 1)),
+    ("version not text", _with(S.VERSION, 1.1)),
+    ("client address not text", _with(S.CLIENT_ADDR, None)),
+    ("server address not text", _with(S.SERVER_ADDR, ("a", 1))),
     ("too long", (*GOOD, 0)),
     ("id zero", _with(S.ID, 0)),
     ("id negative", _with(S.ID, -1)),
@@ -174,7 +177,7 @@ def test_check_row_accepts_the_edges(row: Any) -> None:
     assert check_row(row)
 
 
-@given(st.lists(st.none() | st.integers() | st.floats() | st.text(max_size=3), max_size=22))
+@given(st.lists(st.none() | st.integers() | st.floats() | st.text(max_size=3), max_size=26))
 @settings(max_examples=100)
 def test_check_row_never_raises(row: list[Any]) -> None:
     assert check_row(row) in (True, False)
@@ -193,6 +196,23 @@ def test_row_of_names_every_column() -> None:
     assert row.is_tunnel and row.bodies_dropped and not row.has_response
     assert (row.tunnel_mode, row.inner, row.size) == ("intercept", 3, 1000)
     assert row.url == "b.test:443"
+
+
+def test_the_version_and_addresses_are_in_the_row_and_older_rows_read_empty() -> None:
+    flow = _answered()
+    flow.response.version = "1.0"  # type: ignore[union-attr]
+    flow.upstream_addr = ("::1", 8443)
+    row = row_of(_wire(summarize(flow)))
+    assert (row.http_version, row.client_addr, row.server_addr) == (
+        "1.0",
+        "127.0.0.1:5000",
+        "[::1]:8443",
+    )
+    older = row_of(_wire(summarize(flow)[: S.VERSION]))
+    assert (older.http_version, older.client_addr, older.server_addr) == ("", "", "")
+    replay = _flow()
+    replay.client_addr = ("", 0)
+    assert row_of(summarize(replay)).client_addr == ""
 
 
 def test_row_of_an_unfinished_flow_has_no_duration() -> None:

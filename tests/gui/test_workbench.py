@@ -227,3 +227,28 @@ def test_help_lists_the_shortcuts_of_the_window(run_app: RunApp) -> None:
         assert titles[-1] == "&Help"
 
     assert run_app(scenario) == 0
+
+
+def test_the_column_chooser_adds_the_http_version_and_the_addresses(run_app: RunApp) -> None:
+    async def scenario(app: DesktopApp) -> None:
+        window = app.window
+        header = window.table.horizontalHeader()
+        for column in (Column.VERSION, Column.CLIENT_ADDR, Column.SERVER_ADDR):
+            assert header.isSectionHidden(column)
+            window.columns.set_shown(column, True)
+            assert not header.isSectionHidden(column)
+        # Rules and proxy time are shown from the start.
+        assert not header.isSectionHidden(Column.RULES)
+        assert not header.isSectionHidden(Column.PROXY)
+        await _flows(app, 1)
+        model = window.model
+        texts = {
+            column: model.data(model.index(0, column))
+            for column in (Column.VERSION, Column.CLIENT_ADDR)
+        }
+        assert texts[Column.VERSION] == "HTTP/1.1"
+        assert texts[Column.CLIENT_ADDR].startswith("127.0.0.1:")
+        # The help page is answered by the proxy itself: no server address.
+        assert model.data(model.index(0, Column.SERVER_ADDR)) in ("", None)
+
+    assert run_app(scenario) == 0
