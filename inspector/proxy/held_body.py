@@ -9,16 +9,12 @@ come from the client.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-
 import h11
 
 from inspector.core.flow import Flow
 from inspector.core.http_rules import find_header
-from inspector.proxy.context import EngineContext, TunnelContext
+from inspector.proxy.client_wrapper import ClientWrapper
 from inspector.proxy.exchange import ClientSide
-from inspector.proxy.stream import ByteStream, Stream
 
 
 async def read_request_body(client: ClientSide, flow: Flow) -> tuple[list[bytes], bool]:
@@ -46,20 +42,14 @@ async def read_request_body(client: ClientSide, flow: Flow) -> tuple[list[bytes]
             return chunks, True
 
 
-class Buffered:
+class Buffered(ClientWrapper):
     """The client, with its request body (or the start of it) already
     read: served from memory first, then from the client."""
 
     def __init__(self, client: ClientSide, chunks: list[bytes], complete: bool) -> None:
-        self._client = client
-        self.ctx: EngineContext = client.ctx
-        self.tunnel: TunnelContext | None = client.tunnel
+        super().__init__(client)
         self._chunks = [c for c in chunks if c]
         self._complete = complete
-
-    @property
-    def peername(self) -> tuple[str, int]:
-        return self._client.peername
 
     def finish_request_nowait(self) -> bool:
         return self._complete and not self._chunks
@@ -79,27 +69,3 @@ class Buffered:
         if self._chunks or self._complete:
             return
         await self._client.wait_readable()
-
-    def send_informational(self, event: h11.InformationalResponse) -> bytes | None:
-        return self._client.send_informational(event)
-
-    def start_response(self, event: h11.Response) -> bytes:
-        return self._client.start_response(event)
-
-    def frame(self, event: h11.Data | h11.EndOfMessage) -> bytes:
-        return self._client.frame(event)
-
-    async def send(self, data: bytes) -> None:
-        await self._client.send(data)
-
-    def hangup(self, callback: Callable[[], None]) -> AbstractContextManager[bool]:
-        return self._client.hangup(callback)
-
-    def upgraded(self) -> tuple[ByteStream, bytes]:
-        return self._client.upgraded()
-
-    async def take_over(self) -> Stream:
-        return await self._client.take_over()
-
-    async def serve_inner(self, stream: ByteStream, tunnel: TunnelContext) -> None:
-        await self._client.serve_inner(stream, tunnel)

@@ -16,14 +16,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 
 import h11
 
 from inspector.core.rule_actions import Throttle
-from inspector.proxy.context import EngineContext, TunnelContext
+from inspector.proxy.client_wrapper import ClientWrapper
 from inspector.proxy.exchange import ClientSide
-from inspector.proxy.stream import ByteStream, Stream
 
 SLICE_SECONDS = 0.02
 """Bytes go in slices worth this long at the rate, so pacing stays smooth."""
@@ -55,13 +53,11 @@ class Pacer:
             await asyncio.sleep(start - now)
 
 
-class Throttled:
+class Throttled(ClientWrapper):
     """The client side of a throttled flow."""
 
     def __init__(self, client: ClientSide, action: Throttle) -> None:
-        self._client = client
-        self.ctx: EngineContext = client.ctx
-        self.tunnel: TunnelContext | None = client.tunnel
+        super().__init__(client)
         self.action = action
         self._down = Pacer(action.down_kbps) if action.down_kbps else None
         self._up = Pacer(action.up_kbps) if action.up_kbps else None
@@ -89,38 +85,3 @@ class Throttled:
         if self._up is not None and isinstance(event, h11.Data):
             await self._up.take(len(event.data))
         return event
-
-    @property
-    def peername(self) -> tuple[str, int]:
-        return self._client.peername
-
-    def finish_request_nowait(self) -> bool:
-        return self._client.finish_request_nowait()
-
-    @property
-    def body_unread(self) -> bool:
-        return self._client.body_unread
-
-    async def wait_readable(self) -> None:
-        await self._client.wait_readable()
-
-    def send_informational(self, event: h11.InformationalResponse) -> bytes | None:
-        return self._client.send_informational(event)
-
-    def start_response(self, event: h11.Response) -> bytes:
-        return self._client.start_response(event)
-
-    def frame(self, event: h11.Data | h11.EndOfMessage) -> bytes:
-        return self._client.frame(event)
-
-    def hangup(self, callback: Callable[[], None]) -> AbstractContextManager[bool]:
-        return self._client.hangup(callback)
-
-    def upgraded(self) -> tuple[ByteStream, bytes]:
-        return self._client.upgraded()
-
-    async def take_over(self) -> Stream:
-        return await self._client.take_over()
-
-    async def serve_inner(self, stream: ByteStream, tunnel: TunnelContext) -> None:
-        await self._client.serve_inner(stream, tunnel)
