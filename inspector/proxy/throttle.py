@@ -44,9 +44,11 @@ class Pacer:
         return [bytes(view[i : i + self.slice]) for i in range(0, len(data), self.slice)]
 
     async def take(self, size: int) -> None:
-        """Wait until ``size`` more bytes may go."""
+        """Wait until ``size`` more bytes may go. A wake-up that came late
+        (a busy loop) is made up for, by at most one slice's time, so the
+        rate holds without bursting after an idle spell."""
         now = self._clock()
-        start = max(now, self._next)
+        start = max(now - SLICE_SECONDS, self._next)
         self._next = start + size / self.rate
         if start > now:
             self.waited += start - now

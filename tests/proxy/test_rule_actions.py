@@ -373,3 +373,33 @@ def test_a_rule_is_rewritten_moved_and_toggled_in_place() -> None:
             await pair.request("update_rule", id=99, enabled=True)
 
     run(scenario)
+
+
+def test_the_pacer_keeps_its_rate_and_makes_up_a_late_wake_up() -> None:
+    from inspector.proxy.throttle import SLICE_SECONDS, Pacer
+
+    now = [100.0]
+    slept: list[float] = []
+
+    async def main() -> None:
+        pacer = Pacer(1024, clock=lambda: now[0])  # 128,000 bytes a second
+
+        async def fake_sleep(seconds: float) -> None:
+            slept.append(seconds)
+            now[0] += seconds
+
+        real_sleep = asyncio.sleep
+        asyncio.sleep = fake_sleep  # type: ignore[assignment]
+        try:
+            for _ in range(10):
+                await pacer.take(12_800)  # 0.1 s of bytes each
+            assert now[0] == pytest.approx(100.9)
+            # The loop was busy: the next take comes 0.05 s late.
+            now[0] += 0.15
+            late = now[0]
+            await pacer.take(12_800)
+            assert now[0] - late <= 0.1 - min(0.05, SLICE_SECONDS) + 1e-9
+        finally:
+            asyncio.sleep = real_sleep  # type: ignore[assignment]
+
+    asyncio.run(main())
