@@ -11,7 +11,7 @@ run (these machines are shared and noisy): modes take turns within each
 round, ratios are taken per round, and medians over rounds are reported.
 Absolute figures move with the machine's load; ratios move much less.
 
-    python -m tests.bench.run_all                 # full run, ~25 min on 2 cores
+    python -m tests.bench.run_all                 # full run, ~40 min on 2 cores
     python -m tests.bench.run_all --quick         # ~6 min: 1 round each, short loads
     python -m tests.bench.run_all --peers mitmproxy   # also install and run mitmdump
     python -m tests.bench.run_all --only proxy,pressure
@@ -79,6 +79,7 @@ def benches(quick: bool, peers: str) -> dict[str, list[str]]:
         "breakpoints": ["tests.bench.bench_breakpoints", *q],
         "rules": ["tests.bench.bench_rules", *q],
         "viewers": ["tests.bench.bench_viewers"],
+        "proxy_time": ["tests.bench.bench_proxy_time"],
     }
 
 

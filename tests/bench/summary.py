@@ -738,6 +738,39 @@ class Report:
                 note="a throttled flow does not slow other flows; p99 from each request's slot",
             )
 
+    def viewers(self) -> None:
+        d = self.data("viewers")
+        if d is None:
+            return
+        self.lines.append(
+            f"Body viewers: a {d['body_mib']:.0f} MiB JSON body: text on screen after "
+            f"{d['text_s']:.1f} s, colours and tree {d['colours_and_tree_s']:.1f} s more; "
+            f"GUI thread's longest stall {d['gui_stall_max_ms']:.1f} ms"
+        )
+        self.target(
+            f"GUI thread's longest stall opening a {d['body_mib']:.0f} MiB JSON body (ms)",
+            d["gui_stall_max_ms"],
+            "< 50 ms",
+            lambda v: v < 50,
+        )
+
+    def proxy_time(self) -> None:
+        d = self.data("proxy_time")
+        if d is None:
+            return
+        seq, conc = d["sequential"], d["concurrent"]
+        self.lines.append(
+            f"Proxy time: a {d['stall_ms']:.0f} ms engine stall after the request head shows as "
+            f"{seq['added_ms']:.2f} ms (1 connection), {conc['added_ms']:.2f} ms "
+            f"({conc['connections']} connections); baseline {seq['baseline']['median_ms']:.3f} ms"
+        )
+        self.target(
+            f"proxy time added by a {d['stall_ms']:.0f} ms engine stall (ms)",
+            seq["added_ms"],
+            f"{d['stall_ms']:.0f} +- 1 ms",
+            lambda v: abs(v - d["stall_ms"]) <= 1,
+        )
+
     def others(self) -> None:
         certs = self.data("certs")
         if certs is not None and "ec" in certs:
@@ -774,6 +807,8 @@ class Report:
         self.search()
         self.breakpoints()
         self.rules()
+        self.viewers()
+        self.proxy_time()
         self.others()
         out = [header, "", *self.lines, "", f"{'Target':<72}{'value':>16}  {'wanted':<20}verdict"]
         for t in self.targets:
