@@ -5,12 +5,16 @@ unworkable rule is a warning naming it while the others run."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -250,3 +254,61 @@ def test_a_session_without_rules_prints_an_empty_rules_file(tmp_path: Path) -> N
         timeout=60,
     )
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+
+
+def test_headless_applies_every_other_action(
+    runtime: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """map_remote, remove_header, replace_body, block with a reset, delay,
+    throttle and breakpoint, from a rules file, through a headless engine."""
+    with origin_thread() as origin:
+        base = f"http://127.0.0.1:{origin.port}"
+        rules = _file(
+            tmp_path,
+            [
+                {"match": "host:api.invalid", "actions": [{"type": "map_remote", "to": base}]},
+                {
+                    "match": "path:/rewrite",
+                    "actions": [
+                        {"type": "replace_body", "pattern": "hello", "with": "bye"},
+                        {"type": "remove_header", "on": "response", "name": "Content-Type"},
+                    ],
+                },
+                {"match": "path:/cut", "actions": [{"type": "block", "reset": True}]},
+                {"match": "path:/slow", "actions": [{"type": "delay", "ms": 300}]},
+                {
+                    "match": "path:/thin",
+                    "actions": [{"type": "throttle", "down_kbps": 64, "latency_ms": 200}],
+                },
+                {"match": "path:/hold", "actions": [{"type": "breakpoint", "on": "request"}]},
+            ],
+        )
+        with headless_with("--rules", str(rules), control=runtime / "a.sock") as (engine, _):
+            assert engine.get("http://api.invalid/mapped") == (200, b"hello /mapped")
+            opener = urllib.request.build_opener(
+                urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{engine.port}"})
+            )
+            with opener.open(f"{base}/rewrite", timeout=20) as answer:
+                assert answer.read() == b"bye /rewrite"
+                assert answer.headers.get("Content-Type") is None
+            with pytest.raises((urllib.error.URLError, http.client.HTTPException, OSError)):
+                engine.get(f"{base}/cut")
+            start = time.monotonic()
+            assert engine.get(f"{base}/slow")[0] == 200
+            assert time.monotonic() - start >= 0.3
+            start = time.monotonic()
+            assert engine.get(f"{base}/thin") == (200, b"hello /thin")
+            assert time.monotonic() - start >= 0.2
+            held: list[tuple[int, bytes]] = []
+            thread = threading.Thread(target=lambda: held.append(engine.get(f"{base}/hold")))
+            thread.start()
+            deadline = time.monotonic() + 20
+            while not on(engine, capsys, "paused")[1]:
+                assert time.monotonic() < deadline, "never held"
+                time.sleep(0.05)
+            assert held == []
+            on(engine, capsys, "resume-all")
+            thread.join(20)
+            assert held == [(200, b"hello /hold")]
+            _, lines = on(engine, capsys, "rules", "list")
+            assert [line.split(" (")[1].split(" ")[0] for line in lines] == ["1"] * 6
