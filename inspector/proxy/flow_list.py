@@ -16,30 +16,17 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Awaitable
-from typing import Any, Protocol
+from typing import Any
 
 from inspector.core.filter import FilterError, FlowFilter, parse_filter
 from inspector.core.flow import Flow
 from inspector.core.protocol import ProtocolError
-from inspector.core.store import FlowStore
+from inspector.proxy.flow_reads import ReadsHost
 
 MAX_LIMIT = 5000
 BUDGET = 0.01
 """Seconds of judging per page."""
 Row = list[Any]
-
-
-class BodySource(Protocol):
-    async def read_bodies(self, flow_id: int) -> tuple[bytes, bytes]: ...
-
-
-class ListHost(Protocol):
-    """What listing needs of the engine service."""
-
-    @property
-    def store(self) -> FlowStore: ...
-    @property
-    def bodies(self) -> BodySource | None: ...
 
 
 def flow_row(flow: Flow) -> Row:
@@ -54,7 +41,7 @@ def flow_row(flow: Flow) -> Row:
 
 
 class FlowList:
-    def __init__(self, host: ListHost) -> None:
+    def __init__(self, host: ReadsHost) -> None:
         self.host = host
         self._filter: FlowFilter | None = None
 

@@ -25,9 +25,9 @@ from inspector.core import onboarding
 from inspector.core.flow import Flow, Request
 from inspector.core.http_rules import Target, find_header, has_body
 from inspector.core.protocol import ProtocolError, field
-from inspector.core.store import FlowStore
 from inspector.core.websocket import is_websocket_upgrade
 from inspector.proxy.context import EngineContext
+from inspector.proxy.flow_reads import BodySource, ReadsHost
 from inspector.proxy.outgoing import CLIENT_ADDR, send_flow
 from inspector.proxy.server import ProxyServer
 
@@ -35,19 +35,11 @@ MAX_COUNT = 100
 MAX_CONCURRENCY = 10
 
 
-class BodySource(Protocol):
-    async def read_bodies(self, flow_id: int) -> tuple[bytes, bytes]: ...
-
-
-class ReplayHost(Protocol):
+class ReplayHost(ReadsHost, Protocol):
     """What replaying needs of the engine service."""
 
     @property
-    def store(self) -> FlowStore: ...
-    @property
     def server(self) -> ProxyServer | None: ...
-    @property
-    def bodies(self) -> BodySource | None: ...
 
 
 def refusal(flow: Flow, body: bytes) -> str | None:

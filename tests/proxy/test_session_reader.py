@@ -13,6 +13,7 @@ from inspector.core.flow import Flow, FlowState, Request, Response
 from inspector.core.session import Session
 from inspector.engine import EngineOptions, build
 from inspector.proxy import session_reader
+from inspector.proxy.flow_reads import FlowReads
 
 
 def _write(path: Path, ids: list[int]) -> dict[int, bytes]:
@@ -53,7 +54,7 @@ def test_an_opened_session_loads_every_flow_and_reads_bodies_back(
         flow = store.get(10)
         assert flow is not None and flow.bodies_on_disk
         assert flow.response is not None and flow.response.body == b""
-        reply = await service._detail({"id": 10, "inline": 1 << 20})  # type: ignore[misc]
+        reply = await FlowReads(service).detail({"id": 10, "inline": 1 << 20})  # type: ignore[misc]
         assert reply["flow"]["response"]["body"] == bodies[10]
         hello = service.hello("s")
         assert hello["opened"] == str(path) and hello["first_id"] == 40

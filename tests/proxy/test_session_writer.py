@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from inspector.core.session import Session
+from inspector.proxy.flow_reads import FlowReads
 from inspector.proxy.session_writer import SessionWriter
 from tests.proxy.harness import Client, Origin, run, running_proxy
 
@@ -217,14 +218,14 @@ def test_bodies_over_the_limit_leave_memory_for_the_file_and_come_back(tmp_path:
             first = store.get(1)
             assert first is not None and first.bodies_on_disk and not first.bodies_dropped
             assert first.response is not None and first.response.body == b""
-            reply = await service._detail({"id": 1, "inline": 1 << 20})  # type: ignore[misc]
+            reply = await FlowReads(service).detail({"id": 1, "inline": 1 << 20})  # type: ignore[misc]
             assert reply["flow"]["response"]["body"] == bodies[0]
             assert reply["flow"]["response"]["captured"] == len(bodies[0])
-            piece = await service._body(  # type: ignore[misc]
+            piece = await FlowReads(service).body(  # type: ignore[misc]
                 {"id": 1, "side": "response", "offset": 100, "length": 50}
             )
             assert piece == {"data": bodies[0][100:150], "captured": len(bodies[0])}
-            last = service._detail({"id": 6, "inline": 1 << 20})
+            last = FlowReads(service).detail({"id": 6, "inline": 1 << 20})
             assert isinstance(last, dict)  # still in memory: answered at once
             assert last["flow"]["response"]["body"] == bodies[5]
             client.close()
