@@ -4,7 +4,6 @@ at a path chosen with ``--control`` (or found in the control directory)."""
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import os
 import shutil
@@ -12,7 +11,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +23,7 @@ import pytest
 
 from inspector import ctl
 from tests.proxy.harness import Origin
+from tests.threaded import served
 
 TIMEOUT = 20.0
 
@@ -97,28 +96,8 @@ def headless(control: Path | None = None) -> Iterator[Engine]:
 @contextmanager
 def origin_thread() -> Iterator[Origin]:
     """An Origin (its requests kept) served from a thread's own loop."""
-    ready: list[Origin] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        async def main() -> None:
-            async with Origin() as origin:
-                ready.append(origin)
-                while not stop.is_set():
-                    await asyncio.sleep(0.02)
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not ready and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield ready[0]
-    finally:
-        stop.set()
-        thread.join(5)
+    with served(Origin) as origin:
+        yield origin
 
 
 def run_ctl(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -10,13 +9,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.proxy.harness import Origin
+from tests.threaded import served
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
@@ -160,30 +160,8 @@ def test_version() -> None:
 @contextmanager
 def origin_thread() -> Iterator[int]:
     """An Origin served from a background thread's loop, for sync tests."""
-    import threading
-
-    ready: list[int] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        async def main() -> None:
-            async with Origin() as origin:
-                ready.append(origin.port)
-                while not stop.is_set():
-                    await asyncio.sleep(0.02)
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not ready and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield ready[0]
-    finally:
-        stop.set()
-        thread.join(5)
+    with served(Origin) as origin:
+        yield origin.port
 
 
 assert os.name == "posix"
@@ -272,35 +250,19 @@ def upstream_certs_dir(tmp_path: Path) -> tuple[Path, Path]:
         return store.ca_cert_path, directory
 
 
-@contextmanager
-def tls_origin_thread(upstream_dir: Path) -> Iterator[int]:
-    import threading
-
+@asynccontextmanager
+async def _tls_origin(upstream_dir: Path) -> AsyncIterator[Origin]:
     from inspector.core.certs import CertStore
 
-    ready: list[int] = []
-    stop = threading.Event()
+    with CertStore.load_or_create(upstream_dir) as store:
+        async with Origin(tls=store.server_context("localhost")) as origin:
+            yield origin
 
-    def serve() -> None:
-        async def main() -> None:
-            with CertStore.load_or_create(upstream_dir) as store:
-                async with Origin(tls=store.server_context("localhost")) as origin:
-                    ready.append(origin.port)
-                    while not stop.is_set():
-                        await asyncio.sleep(0.02)
 
-        asyncio.run(main())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not ready and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield ready[0]
-    finally:
-        stop.set()
-        thread.join(5)
+@contextmanager
+def tls_origin_thread(upstream_dir: Path) -> Iterator[int]:
+    with served(lambda: _tls_origin(upstream_dir)) as origin:
+        yield origin.port
 
 
 def test_relay_capacity_overflow_shows_as_drops_and_resyncs() -> None:

@@ -5,13 +5,11 @@ Firefox) pointed at it with no system trust change."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +21,7 @@ import pytest
 from inspector.core.certs import CertStore
 from inspector.launch.files import PID_FILE
 from tests.proxy.harness import Origin
+from tests.threaded import served
 
 TIMEOUT = 30.0
 INSPECTOR = [sys.executable, "-m", "inspector"]
@@ -73,29 +72,9 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CertStore]:
 @contextmanager
 def serving(tls: bool, upstream: CertStore) -> Iterator[int]:
     """An origin on 127.0.0.1 (HTTPS with a certificate for 127.0.0.1)."""
-    ready: list[int] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        async def main() -> None:
-            context = upstream.server_context("127.0.0.1") if tls else None
-            async with Origin(tls=context) as origin:
-                ready.append(origin.port)
-                while not stop.is_set():
-                    await asyncio.sleep(0.02)
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not ready and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield ready[0]
-    finally:
-        stop.set()
-        thread.join(5)
+    context = upstream.server_context("127.0.0.1") if tls else None
+    with served(lambda: Origin(tls=context)) as origin:
+        yield origin.port
 
 
 @pytest.fixture

@@ -15,10 +15,8 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import msgpack
@@ -31,6 +29,7 @@ from inspector.core.hostmatch import HostPatterns
 from inspector.core.wire import flow_to_wire
 from tests.proxy.chain_proxy import ChainProxy
 from tests.proxy.harness import Origin, Proxy, Received, Reply, run, running_proxy
+from tests.threaded import served
 
 USER, PASSWORD = "alice", "pa55-w0rd-xyz"
 TOKEN = base64.b64encode(f"{USER}:{PASSWORD}".encode())
@@ -365,34 +364,20 @@ def test_http_proxy_in_the_environment_is_ignored(monkeypatch: pytest.MonkeyPatc
 # Headless, as a user runs it: the upstream proxy from the environment.
 
 
+@asynccontextmanager
+async def _server_set() -> AsyncIterator[tuple[int, ChainProxy, ChainProxy]]:
+    async with Origin() as origin, ChainProxy() as chain, ChainProxy() as trap:
+        chain.hosts = {"site.test": "127.0.0.1"}
+        chain.credentials = (USER, PASSWORD)
+        yield origin.port, chain, trap
+
+
 @contextmanager
 def _servers() -> Iterator[tuple[int, ChainProxy, ChainProxy]]:
     """An origin, the upstream proxy and a trap proxy (for http_proxy) on
     a background thread's loop."""
-    ready: list[tuple[int, ChainProxy, ChainProxy]] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        async def main() -> None:
-            async with Origin() as origin, ChainProxy() as chain, ChainProxy() as trap:
-                chain.hosts = {"site.test": "127.0.0.1"}
-                chain.credentials = (USER, PASSWORD)
-                ready.append((origin.port, chain, trap))
-                while not stop.is_set():
-                    await asyncio.sleep(0.02)
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not ready and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield ready[0]
-    finally:
-        stop.set()
-        thread.join(5)
+    with served(_server_set) as servers:
+        yield servers
 
 
 def _get(proxy_port: int, url: str) -> tuple[int, bytes]:
