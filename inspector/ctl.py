@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -38,7 +37,7 @@ from inspector.core.rule_actions import RuleError
 from inspector.core.rules_file import read_rules, warnings, write_rules
 from inspector.link.channel import ChannelClosed
 from inspector.link.client import EngineClient, EngineError
-from inspector.link.control_socket import control_dir, running
+from inspector.link.control_socket import Unreachable, control_client, control_dir, running
 
 PROG = "inspector ctl"
 HELLO_TIMEOUT = 5.0
@@ -132,22 +131,15 @@ Command = Callable[[EngineClient], Coroutine[Any, Any, int]]
 
 
 async def _run(path: Path, command: Command) -> int:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(str(path))
-    except OSError as exc:
-        sock.close()
-        raise CtlError(f"cannot reach the engine at {path}: {exc.strerror or exc}") from None
-    client = EngineClient(name="control")
-    try:
-        await client.connect(sock, timeout=HELLO_TIMEOUT)
-        return await command(client)
+        async with control_client(path, HELLO_TIMEOUT) as (client, _hello):
+            return await command(client)
+    except Unreachable as exc:
+        raise CtlError(f"cannot reach the engine at {path}: {exc}") from None
     except EngineError as exc:
         raise CtlError(str(exc)) from None
     except (ChannelClosed, ProtocolError) as exc:
         raise CtlError(f"the engine at {path}: {exc}") from None
-    finally:
-        client.close()
 
 
 def _command(args: argparse.Namespace) -> Command:

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import ipaddress
 import os
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -41,8 +40,8 @@ from inspector.core.protocol import ProtocolError
 from inspector.launch import files
 from inspector.launch.start import LaunchError, choose, launch
 from inspector.link.channel import ChannelClosed
-from inspector.link.client import EngineClient, EngineError
-from inspector.link.control_socket import running
+from inspector.link.client import EngineError
+from inspector.link.control_socket import Unreachable, control_client, running
 
 HELLO_TIMEOUT = 5.0
 SHELL = "shell"
@@ -189,35 +188,28 @@ def _only_engine() -> Path:
 
 
 async def _ask_engine(path: Path, tag: str | None) -> Target:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(str(path))
-    except OSError as exc:
-        sock.close()
-        raise CliError(f"cannot reach Inspector at {path}: {exc.strerror or exc}") from None
-    client = EngineClient(name="control")
-    try:
-        hello = await client.connect(sock, timeout=HELLO_TIMEOUT)
-        ca = hello.get("ca") or {}
-        pem = ca.get("pem") if isinstance(ca, dict) else None
-        if not isinstance(pem, str):
-            why = ca.get("error") if isinstance(ca, dict) else None
-            raise CliError(f"Inspector has no CA certificate ({why or 'none given'})")
-        status = await client.request("status")
-        address = status.get("address") if isinstance(status, dict) else None
-        if not address:
-            raise CliError("Inspector's proxy is not running; start it first")
-        tagged = False
-        if tag is not None:
-            result = await client.request("listen_tagged", name=tag)
-            address, tagged = result["address"], True
-        return Target(_reachable(str(address)), pem, tagged)
+        async with control_client(path, HELLO_TIMEOUT) as (client, hello):
+            ca = hello.get("ca") or {}
+            pem = ca.get("pem") if isinstance(ca, dict) else None
+            if not isinstance(pem, str):
+                why = ca.get("error") if isinstance(ca, dict) else None
+                raise CliError(f"Inspector has no CA certificate ({why or 'none given'})")
+            status = await client.request("status")
+            address = status.get("address") if isinstance(status, dict) else None
+            if not address:
+                raise CliError("Inspector's proxy is not running; start it first")
+            tagged = False
+            if tag is not None:
+                result = await client.request("listen_tagged", name=tag)
+                address, tagged = result["address"], True
+            return Target(_reachable(str(address)), pem, tagged)
+    except Unreachable as exc:
+        raise CliError(f"cannot reach Inspector at {path}: {exc}") from None
     except EngineError as exc:
         raise CliError(str(exc)) from None
     except (ChannelClosed, ProtocolError) as exc:
         raise CliError(f"Inspector at {path}: {exc}") from None
-    finally:
-        client.close()
 
 
 def _reachable(address: str) -> str:

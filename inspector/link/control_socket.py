@@ -17,14 +17,21 @@ import os
 import re
 import socket
 import stat
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from inspector.core.config import config_dir
 from inspector.core.files import make_private_dir
+from inspector.core.protocol import Message
+from inspector.link.client import EngineClient
 
 _NAME = re.compile(r"inspector-(\d+)\.sock")
 CONNECT_TIMEOUT = 1.0
 """Seconds a liveness probe waits for an engine to accept."""
+
+
+class Unreachable(Exception):
+    """Nothing accepts connections on a control socket; the message says why."""
 
 
 class ControlDirError(Exception):
@@ -71,6 +78,26 @@ def answers(path: Path, timeout: float = CONNECT_TIMEOUT) -> bool:
     finally:
         probe.close()
     return True
+
+
+@contextlib.asynccontextmanager
+async def control_client(path: Path, timeout: float) -> AsyncIterator[tuple[EngineClient, Message]]:
+    """A client of the engine whose control socket is ``path``, and the
+    engine's hello; closed when the block ends. Raises Unreachable when
+    nothing accepts there, ProtocolError when no hello comes in
+    ``timeout`` seconds."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+    except OSError as exc:
+        sock.close()
+        raise Unreachable(exc.strerror or str(exc)) from None
+    client = EngineClient(name="control")
+    try:
+        hello = await client.connect(sock, timeout=timeout)
+        yield client, hello
+    finally:
+        client.close()
 
 
 def _alive(pid: int) -> bool:
