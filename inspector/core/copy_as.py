@@ -38,6 +38,15 @@ def headers_to_send(request: Request) -> list[tuple[str, str]]:
     return result
 
 
+def _one_each(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Headers as a map of one value a name: repeated headers join with
+    commas (RFC 9110 section 5.3)."""
+    merged: dict[str, str] = {}
+    for name, value in headers:
+        merged[name] = f"{merged[name]}, {value}" if name in merged else value
+    return merged
+
+
 def as_httpie(flow: Flow) -> str:
     request = flow.request
     parts = ["http"]
@@ -67,12 +76,7 @@ def as_requests(flow: Flow) -> str:
     lines += ["response = requests.request(", f"    {request.method!r},", f"    {request.url!r},"]
     if headers:
         lines.append("    headers={")
-        merged: dict[str, str] = {}
-        for name, value in headers:
-            # A dict keeps one value a name; repeated headers join with
-            # commas (RFC 9110 section 5.3).
-            merged[name] = f"{merged[name]}, {value}" if name in merged else value
-        lines += [f"        {name!r}: {value!r}," for name, value in merged.items()]
+        lines += [f"        {name!r}: {value!r}," for name, value in _one_each(headers).items()]
         lines.append("    },")
     if request.body:
         text = printable_text(request.body)
@@ -97,9 +101,7 @@ def as_fetch(flow: Flow) -> str:
     ]
     if headers:
         lines.append("  headers: {")
-        merged: dict[str, str] = {}
-        for name, value in headers:
-            merged[name] = f"{merged[name]}, {value}" if name in merged else value
+        merged = _one_each(headers)
         lines += [f"    {json.dumps(name)}: {json.dumps(value)}," for name, value in merged.items()]
         lines.append("  },")
     if request.body:
