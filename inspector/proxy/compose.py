@@ -56,9 +56,7 @@ class FlowSend:
         if server is None or not server.running:
             raise ValueError(NOT_RUNNING)
         ctx = server.ctx
-        flow = ctx.recorder.created(CLIENT_ADDR, request)
-        # Set in the step that created it, before any batch can show the row.
-        flow.composed = True
+        flow = ctx.recorder.created(CLIENT_ADDR, request, composed=True)
         sending = ctx.tasks.spawn(_send(server, flow, method.encode("ascii"), target), name="send")
         if wait:
             return _outcome(flow, sending)

@@ -74,13 +74,16 @@ class FlowRecorder:
         tunnel: Flow | None = None,
         replay_of: int | None = None,
         client_name: str = "",
+        composed: bool = False,
     ) -> Flow:
         """A request head arrived (inside the CONNECT flow ``tunnel``, if
         any, whose client it shares), or the engine is about to send flow
-        ``replay_of``'s request again."""
+        ``replay_of``'s request again, or a request written by hand
+        (``composed``)."""
         flow = self.store.new_flow(client_addr)
         flow.request = request
         flow.replay_of = replay_of
+        flow.composed = composed
         flow.client_name = tunnel.client_name if tunnel is not None else client_name
         flow.t_start = self.clock()
         if tunnel is not None:
