@@ -26,7 +26,7 @@ import brotli
 import zstandard
 
 from inspector.core.decode import parse_encodings
-from inspector.core.flow import Headers
+from inspector.core.flow import Headers, authority, bracketed
 from inspector.core.http_rules import MessageRejected, Target, parse_absolute_target
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -187,6 +187,21 @@ def with_body(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
             )
         encoded = encoder(encoded)
     return framed(headers, len(encoded)), encoded
+
+
+def target_authority(target: Target) -> str:
+    """``host[:port]`` of ``target``, the port left out where it is the
+    scheme's own."""
+    default = {"http": 80, "https": 443}.get(target.scheme)
+    if target.port == default:
+        return bracketed(target.host)
+    return authority(target.host, target.port)
+
+
+def with_host(headers: Headers, target: Target) -> Headers:
+    """``headers`` with Host naming ``target`` (first), any other Host gone."""
+    kept = [(n, v) for n, v in headers if n.lower() != b"host"]
+    return [(b"Host", target_authority(target).encode("ascii")), *kept]
 
 
 def framed(headers: Headers, length: int) -> Headers:

@@ -12,8 +12,8 @@ import re
 from functools import lru_cache
 
 from inspector.core.decode import DecodeError, decode_body
-from inspector.core.edits import EditError, header, with_body
-from inspector.core.flow import Headers, authority, bracketed
+from inspector.core.edits import EditError, header, target_authority, with_body, with_host
+from inspector.core.flow import Headers
 from inspector.core.http_rules import Target
 from inspector.core.rule_actions import MapRemote, RemoveHeader, ReplaceBody, SetHeader
 
@@ -99,14 +99,6 @@ def map_remote(action: MapRemote, target: Target, headers: Headers) -> tuple[Tar
     under the prefix), with Host rewritten."""
     path = action.prefix + target.path if action.prefix else target.path
     new = Target(action.scheme, action.host, action.port, path)
-    default = {"http": 80, "https": 443}[new.scheme]
-    host = bracketed(new.host) if new.port == default else authority(new.host, new.port)
-    kept = [(n, v) for n, v in headers if n.lower() != b"host"]
-    before = f"{target.scheme}://{_authority(target)}{target.path}"
-    after = f"{new.scheme}://{_authority(new)}{new.path}"
-    return new, [(b"Host", host.encode("ascii")), *kept], f"{before} -> {after}"
-
-
-def _authority(target: Target) -> str:
-    default = {"http": 80, "https": 443}.get(target.scheme)
-    return bracketed(target.host) if target.port == default else authority(target.host, target.port)
+    before = f"{target.scheme}://{target_authority(target)}{target.path}"
+    after = f"{new.scheme}://{target_authority(new)}{new.path}"
+    return new, with_host(headers, new), f"{before} -> {after}"

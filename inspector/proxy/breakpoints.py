@@ -24,7 +24,7 @@ from inspector.core import edits
 from inspector.core.decode import DecodeError, decode_body
 from inspector.core.edits import Edit, EditError
 from inspector.core.events import EventSink, RulesChanged
-from inspector.core.flow import Flow, Headers, authority, bracketed
+from inspector.core.flow import Flow, Headers
 from inspector.core.http_rules import Target
 from inspector.core.protocol import ProtocolError, field
 from inspector.core.rules import REQUEST, RESPONSE, RuleError, RuleSet
@@ -266,7 +266,7 @@ def _release(held: Hold, edit: Edit) -> Release:
             target = edits.target_of(edit.url)
             release.target = target
             if (target.host, target.port) != (request.host, request.port) and not _names_host(edit):
-                release.headers = _host_set(headers, target)
+                release.headers = edits.with_host(headers, target)
     else:
         response = flow.response
         assert response is not None
@@ -301,10 +301,3 @@ def _reframe(headers: Headers, body: bytes) -> bool:
 def _names_host(edit: Edit) -> bool:
     named = list(edit.set_headers) + (list(edit.headers) if edit.headers is not None else [])
     return any(name.lower() == b"host" for name, _ in named)
-
-
-def _host_set(headers: Headers, target: Target) -> Headers:
-    default = {"http": 80, "https": 443}.get(target.scheme)
-    host = bracketed(target.host) if target.port == default else authority(target.host, target.port)
-    kept = [(n, v) for n, v in headers if n.lower() != b"host"]
-    return [(b"Host", host.encode("ascii")), *kept]
