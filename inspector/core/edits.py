@@ -27,7 +27,7 @@ import zstandard
 
 from inspector.core.decode import parse_encodings
 from inspector.core.flow import Headers, authority, bracketed
-from inspector.core.http_rules import MessageRejected, Target, parse_absolute_target
+from inspector.core.http_rules import MessageRejected, Target, find_header, parse_absolute_target
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(rb"[^\x00\r\n]*")
@@ -167,19 +167,12 @@ def apply_headers(edit: Edit, headers: Headers) -> Headers:
     return result
 
 
-def header(headers: Headers, lower_name: bytes) -> bytes | None:
-    for name, value in headers:
-        if name.lower() == lower_name:
-            return value
-    return None
-
-
 def with_body(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
     """Encode ``body`` (decoded) with the headers' Content-Encoding and
     frame it with Content-Length; EditError for an encoding that cannot
     be applied."""
     encoded = body
-    for name in parse_encodings(header(headers, b"content-encoding")):
+    for name in parse_encodings(find_header(headers, b"content-encoding")):
         encoder = _ENCODERS.get(name)
         if encoder is None:
             raise EditError(

@@ -12,9 +12,9 @@ import re
 from functools import lru_cache
 
 from inspector.core.decode import DecodeError, decode_body
-from inspector.core.edits import EditError, header, target_authority, with_body, with_host
+from inspector.core.edits import EditError, target_authority, with_body, with_host
 from inspector.core.flow import Headers
-from inspector.core.http_rules import Target
+from inspector.core.http_rules import Target, find_header
 from inspector.core.rule_actions import MapRemote, RemoveHeader, ReplaceBody, SetHeader
 
 SHOWN = 60
@@ -59,14 +59,14 @@ def replace_body(
     why (over the capture limit, not text, no match)."""
     if not whole:
         return headers, None, "body over the capture limit or streamed: not rewritten"
-    encoding = header(headers, b"content-encoding")
+    encoding = find_header(headers, b"content-encoding")
     try:
         decoded = decode_body(body, encoding)
     except DecodeError as exc:
         return headers, None, f"body not rewritten: {exc}"
     if decoded.truncated:
         return headers, None, "body too large once decoded: not rewritten"
-    charset = _charset(header(headers, b"content-type"))
+    charset = _charset(find_header(headers, b"content-type"))
     try:
         text = decoded.data.decode(charset)
     except (UnicodeDecodeError, LookupError):

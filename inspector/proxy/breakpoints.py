@@ -25,7 +25,7 @@ from inspector.core.decode import DecodeError, decode_body
 from inspector.core.edits import Edit, EditError
 from inspector.core.events import EventSink, RulesChanged
 from inspector.core.flow import Flow, Headers
-from inspector.core.http_rules import Target
+from inspector.core.http_rules import Target, find_header
 from inspector.core.protocol import ProtocolError, field
 from inspector.core.rules import REQUEST, RESPONSE, RuleError, RuleSet
 
@@ -182,7 +182,7 @@ class Breakpoints:
         message = held.flow.request if held.phase == REQUEST else held.flow.response
         assert message is not None
         body, decoded = held.body, True
-        encoding = edits.header(list(message.headers), b"content-encoding")
+        encoding = find_header(message.headers, b"content-encoding")
         if encoding and not held.head_only:
             try:
                 body = decode_body(held.body, encoding).data
@@ -278,7 +278,7 @@ def _release(held: Hold, edit: Edit) -> Release:
         body_changed = True
     elif edit.remove_encoding and held.body:
         try:
-            plain = decode_body(held.body, edits.header(old_headers, b"content-encoding")).data
+            plain = decode_body(held.body, find_header(old_headers, b"content-encoding")).data
         except DecodeError as exc:
             raise EditError(f"the body does not decode, so its encoding stays: {exc}") from None
         release.headers, release.body = edits.framed(release.headers or headers, len(plain)), plain
@@ -295,7 +295,7 @@ def _reframe(headers: Headers, body: bytes) -> bool:
     """Whether a held body is sent framed by its length: it has bytes, or
     came chunked. (An empty body keeps the head's framing: a HEAD's answer
     names a length it does not carry.)"""
-    return bool(body) or edits.header(headers, b"transfer-encoding") is not None
+    return bool(body) or find_header(headers, b"transfer-encoding") is not None
 
 
 def _names_host(edit: Edit) -> bool:
