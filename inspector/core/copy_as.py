@@ -16,26 +16,10 @@ import json
 import shlex
 from collections.abc import Callable
 
-from inspector.core.curl import as_curl, printable_text, printf_format
+from inspector.core.curl import as_curl, headers_to_send, printable_text, printf_format
 from inspector.core.flow import Flow, Message, Request, Response
-from inspector.core.http_rules import HOP_BY_HOP
 
-_SKIPPED = HOP_BY_HOP | {b"host", b"content-length", b"transfer-encoding"}
 _TRUNCATED = "the body was cut at the capture limit"
-
-
-def headers_to_send(request: Request) -> list[tuple[str, str]]:
-    """The request's headers as a tool should send them: the computed ones
-    left out, Host kept only when it is not the URL's."""
-    result: list[tuple[str, str]] = []
-    host = request.header(b"host")
-    url_host = request.url.split("/")[2] if "://" in request.url else ""
-    if host is not None and host.decode("latin-1") != url_host:
-        result.append(("Host", host.decode("latin-1")))
-    for name, value in request.headers:
-        if name.lower() not in _SKIPPED:
-            result.append((name.decode("latin-1"), value.decode("latin-1")))
-    return result
 
 
 def _one_each(headers: list[tuple[str, str]]) -> dict[str, str]:

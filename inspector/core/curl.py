@@ -40,7 +40,7 @@ from inspector.core.curl_options import (
     VALUED,
     WITH_VALUE,
 )
-from inspector.core.flow import Flow
+from inspector.core.flow import Flow, Request
 from inspector.core.http_rules import HOP_BY_HOP
 from inspector.core.shell_words import ShellSyntaxError, split_words
 
@@ -90,21 +90,28 @@ def _asks_compression(value: bytes | None) -> bool:
     return bool(codings & _DECODABLE)
 
 
+def headers_to_send(request: Request) -> list[tuple[str, str]]:
+    """The request's headers as a tool should send them: the computed ones
+    left out, Host kept only when it is not the URL's."""
+    result: list[tuple[str, str]] = []
+    host = request.header(b"host")
+    url_host = request.url.split("/")[2] if "://" in request.url else ""
+    if host is not None and host.decode("latin-1") != url_host:
+        result.append(("Host", host.decode("latin-1")))
+    for name, value in request.headers:
+        if name.lower() not in _SKIPPED:
+            result.append((name.decode("latin-1"), value.decode("latin-1")))
+    return result
+
+
 def as_curl(flow: Flow) -> str:
     request = flow.request
     parts = ["curl"]
     if request.method != "GET" or request.body:
         parts += ["-X", shlex.quote(request.method)]
     parts.append(shlex.quote(request.url))
-    host = request.header(b"host")
-    default_host = request.url.split("/")[2] if "://" in request.url else ""
-    if host is not None and host.decode("latin-1") != default_host:
-        parts += ["-H", shlex.quote("Host: " + host.decode("latin-1"))]
-    for name, value in request.headers:
-        if name.lower() in _SKIPPED:
-            continue
-        header = name.decode("latin-1") + ": " + value.decode("latin-1")
-        parts += ["-H", shlex.quote(header)]
+    for name, value in headers_to_send(request):
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
     if _asks_compression(request.header(b"accept-encoding")):
         parts.append("--compressed")
     prefix = ""
